@@ -1,0 +1,266 @@
+//! The verifier library: identify a stored legacy hash, parse it once into
+//! decoded material, and verify a candidate password against it.
+//!
+//! Pure and synchronous: no tokio, no sqlx, no HTTP. Callers on an async
+//! runtime must move [`StoredHash::verify`] onto a blocking thread. Nothing
+//! here logs, and no error or `Debug` output contains a hash, salt or password.
+
+mod digest;
+mod encoding;
+mod error;
+mod limits;
+mod okta;
+mod scheme;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+
+pub use error::{HashError, Result};
+pub use limits::Limits;
+pub use okta::{OktaDigest, OktaHash, OktaPbkdf2Digest, SaltOrder};
+pub use scheme::{Scheme, SchemeName};
+
+/// Outcome of a verification. A wrong password is a normal outcome, not an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The password matches the stored hash.
+    Match,
+    /// It does not.
+    Mismatch,
+}
+
+impl Verdict {
+    /// `Match` when `ok`.
+    pub fn from_bool(ok: bool) -> Self {
+        if ok {
+            Self::Match
+        } else {
+            Self::Mismatch
+        }
+    }
+}
+
+/// Data a hash may need that is not in the stored string: a separate salt
+/// column, the login (PostgreSQL md5, Cisco), or `params` such as
+/// `salt_position`, `salt_encoding`, `encoding`, `iterations`, `pepper`.
+/// Keys are the hash corpus's `params` keys.
+#[derive(Clone, Default)]
+pub struct Hints {
+    /// Salt column value, as stored (its encoding is `params.salt_encoding`).
+    pub salt: Option<String>,
+    /// The login, for schemes that mix it into the hash.
+    pub username: Option<String>,
+    /// Further parameters, values as strings.
+    pub params: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for Hints {
+    // The pepper is a secret; list only which keys are present.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hints")
+            .field("salt", &self.salt.as_ref().map(|_| "<set>"))
+            .field("params", &self.params.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Hints {
+    /// A parameter by key.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.params.get(key).map(String::as_str)
+    }
+
+    /// Builder: adds or replaces a parameter.
+    #[must_use]
+    pub fn with_param(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.params.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Builder: sets the salt.
+    #[must_use]
+    pub fn with_salt(mut self, salt: impl Into<String>) -> Self {
+        self.salt = Some(salt.into());
+        self
+    }
+
+    /// Builder: sets the username.
+    #[must_use]
+    pub fn with_username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+}
+
+/// One descriptive parameter of a parsed hash (cost, rounds, salt length...):
+/// never the salt or digest themselves.
+pub type Param = (&'static str, String);
+
+/// Behaviour every family's decoded material provides.
+pub(crate) trait Family: Send + Sync {
+    /// Compares in constant time (or through the crate's own verifier).
+    fn verify(&self, password: &[u8]) -> Result<Verdict>;
+    /// Parameters for `hash identify` and audits.
+    fn params(&self) -> Vec<Param>;
+    /// How Okta's user import could take this hash as it is, if at all.
+    fn okta_native(&self) -> Option<OktaHash> {
+        None
+    }
+}
+
+/// Decoded material, one variant per family implementation.
+enum Material {
+    Digest(digest::DigestHash),
+}
+
+impl Material {
+    fn family(&self) -> &dyn Family {
+        match self {
+            Material::Digest(m) => m,
+        }
+    }
+}
+
+/// A legacy hash parsed once into decoded material.
+pub struct StoredHash {
+    scheme: Scheme,
+    material: Material,
+}
+
+impl fmt::Debug for StoredHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredHash")
+            .field("scheme", &self.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Identifies a self-describing string by its prefix, without parsing it.
+pub fn detect(stored: &str) -> Option<Scheme> {
+    let s = stored.trim();
+    if let Some(rest) = s.strip_prefix('$') {
+        let id = rest.split('$').next().unwrap_or_default();
+        return match id {
+            _ => None,
+        };
+    }
+    None
+}
+
+/// The first few characters of a value, safe to put in an error message.
+pub(crate) fn safe_prefix(stored: &str) -> String {
+    stored.chars().take(5).collect()
+}
+
+impl StoredHash {
+    /// Parses a self-describing hash (`$id$…`, `{TAG}…`, Django `algo$…`, ...).
+    ///
+    /// # Errors
+    /// [`HashError::Unrecognised`] when the string does not name its scheme,
+    /// or the scheme's own parse error.
+    pub fn parse(stored: &str, limits: &Limits) -> Result<Self> {
+        let scheme = detect(stored).ok_or_else(|| HashError::Unrecognised {
+            prefix: safe_prefix(stored),
+        })?;
+        Self::parse_as(scheme, stored, &Hints::default(), limits)
+    }
+
+    /// Parses with the scheme known (from config, a column or the CLI).
+    ///
+    /// # Errors
+    /// The scheme's parse error: malformed layout, missing hint, cost over limit.
+    pub fn parse_as(scheme: Scheme, stored: &str, hints: &Hints, limits: &Limits) -> Result<Self> {
+        let stored = stored.trim_end_matches(['\r', '\n']);
+        let material = match scheme {
+            Scheme::HexMd5
+            | Scheme::HexSha1
+            | Scheme::HexSha224
+            | Scheme::HexSha256
+            | Scheme::HexSha384
+            | Scheme::HexSha512
+            | Scheme::SaltedMd5
+            | Scheme::SaltedSha1
+            | Scheme::SaltedSha224
+            | Scheme::SaltedSha256
+            | Scheme::SaltedSha384
+            | Scheme::SaltedSha512
+            | Scheme::HmacMd5
+            | Scheme::HmacSha1
+            | Scheme::HmacSha256
+            | Scheme::HmacSha384
+            | Scheme::HmacSha512 => Material::Digest(digest::parse(scheme, stored, hints)?),
+            other => {
+                return Err(HashError::Unsupported {
+                    scheme: other.as_str(),
+                    reason: "not implemented yet".into(),
+                })
+            }
+        };
+        let _ = limits;
+        Ok(Self { scheme, material })
+    }
+
+    /// Parses with an optional user-given scheme name (exact or alias such as
+    /// `bcrypt`). Without a name the string must describe itself; with an alias
+    /// the string picks the member.
+    ///
+    /// # Errors
+    /// Unknown scheme name, a string that is not of the named scheme, or a parse error.
+    pub fn parse_with(
+        name: Option<&str>,
+        stored: &str,
+        hints: &Hints,
+        limits: &Limits,
+    ) -> Result<Self> {
+        let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+            let scheme = detect(stored).ok_or_else(|| HashError::Unrecognised {
+                prefix: safe_prefix(stored),
+            })?;
+            return Self::parse_as(scheme, stored, hints, limits);
+        };
+        let scheme = match SchemeName::parse(name)? {
+            SchemeName::Exact(s) => s,
+            SchemeName::AnyOf(set) => match detect(stored) {
+                Some(found) if set.contains(&found) => found,
+                _ => {
+                    return Err(HashError::malformed(
+                        set.first().map_or("unknown", |s| s.as_str()),
+                        format!("value is not a {name} hash"),
+                    ))
+                }
+            },
+        };
+        Self::parse_as(scheme, stored, hints, limits)
+    }
+
+    /// The scheme this hash was parsed as.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// Verifies `password`, after checking it against `limits.max_password_bytes`.
+    ///
+    /// # Errors
+    /// [`HashError::PasswordTooLong`], or a scheme-specific failure.
+    pub fn verify(&self, password: &SecretString, limits: &Limits) -> Result<Verdict> {
+        let bytes = password.expose_secret().as_bytes();
+        if bytes.len() > limits.max_password_bytes {
+            return Err(HashError::PasswordTooLong {
+                limit: limits.max_password_bytes,
+            });
+        }
+        self.material.family().verify(bytes)
+    }
+
+    /// Descriptive parameters: cost, rounds, salt length. Never secrets.
+    pub fn params(&self) -> Vec<Param> {
+        self.material.family().params()
+    }
+
+    /// Whether Okta's user import can take this hash natively, and how.
+    pub fn okta_native(&self) -> Option<OktaHash> {
+        self.material.family().okta_native()
+    }
+}
