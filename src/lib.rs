@@ -1,3 +1,13 @@
 //! passbridge: move users off a legacy database into Okta without a password reset.
+//!
+//! `hash` verifies legacy password hashes; `hook` answers Okta's password
+//! import inline hook; `legacy` reads the old user table; `ledger` keeps
+//! passbridge's own record of verdicts.
 
+pub mod config;
+pub mod db;
 pub mod hash;
+pub mod ledger;
+pub mod legacy;
+pub mod metrics;
+pub mod telemetry;
