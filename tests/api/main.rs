@@ -1,0 +1,7 @@
+//! The one integration test binary (a single binary links once and shares
+//! the log capture).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+mod hook;
+mod requests;
