@@ -68,6 +68,29 @@ pub(crate) fn b64_with_alphabet(s: &str, alphabet: &str) -> Option<Vec<u8>> {
     engine.decode(s.trim()).ok()
 }
 
+/// The crypt alphabet used by md5-crypt, sha-crypt, DES crypt, phpass and
+/// passlib's `h64`.
+pub(crate) const HASH64_ALPHABET: &[u8; 64] =
+    b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Encodes bytes in the crypt "hash64" layout: little-endian 24-bit groups,
+/// six bits per character, least significant first (passlib `h64.encode_bytes`).
+/// A trailing group of one or two bytes gives two or three characters.
+pub(crate) fn hash64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let mut v = 0u32;
+        for (i, b) in chunk.iter().enumerate() {
+            v |= u32::from(*b) << (8 * i);
+        }
+        for _ in 0..=chunk.len() {
+            out.push(char::from(HASH64_ALPHABET[(v & 0x3f) as usize]));
+            v >>= 6;
+        }
+    }
+    out
+}
+
 /// How a digest or salt string is encoded (`params.encoding`/`params.salt_encoding`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TextEncoding {
@@ -119,5 +142,14 @@ mod tests {
         assert_eq!(ab64("ttZ6j1Fqbc05J4SQcu6dkw").map(|v| v.len()), Some(16));
         assert_eq!(hex("DEADbeef"), Some(vec![0xde, 0xad, 0xbe, 0xef]));
         assert_eq!(hex("xyz"), None);
+    }
+
+    #[test]
+    fn hash64_encodes_little_endian_groups() {
+        // 0x000000 -> "....", one byte 0x01 -> "/." (passlib h64 layout).
+        assert_eq!(hash64_encode(&[0, 0, 0]), "....");
+        assert_eq!(hash64_encode(&[1]), "/.");
+        assert_eq!(hash64_encode(&[0xff, 0xff]), "zzD");
+        assert_eq!(hash64_encode(&[0xff; 3]), "zzzz");
     }
 }

@@ -8,6 +8,7 @@
 mod digest;
 mod encoding;
 mod error;
+mod ldap;
 mod limits;
 mod okta;
 mod scheme;
@@ -113,12 +114,14 @@ pub(crate) trait Family: Send + Sync {
 /// Decoded material, one variant per family implementation.
 enum Material {
     Digest(digest::DigestHash),
+    Ldap(ldap::LdapHash),
 }
 
 impl Material {
     fn family(&self) -> &dyn Family {
         match self {
             Material::Digest(m) => m,
+            Material::Ldap(m) => m,
         }
     }
 }
@@ -146,7 +149,7 @@ pub fn detect(stored: &str) -> Option<Scheme> {
             _ => None,
         };
     }
-    None
+    ldap::detect(s)
 }
 
 /// The first few characters of a value, safe to put in an error message.
@@ -191,6 +194,17 @@ impl StoredHash {
             | Scheme::HmacSha256
             | Scheme::HmacSha384
             | Scheme::HmacSha512 => Material::Digest(digest::parse(scheme, stored, hints)?),
+            Scheme::LdapMd5
+            | Scheme::LdapSaltedMd5
+            | Scheme::LdapSha1
+            | Scheme::LdapSaltedSha1
+            | Scheme::LdapSha256
+            | Scheme::LdapSaltedSha256
+            | Scheme::LdapSha384
+            | Scheme::LdapSaltedSha384
+            | Scheme::LdapSha512
+            | Scheme::LdapSaltedSha512
+            | Scheme::LdapCrypt => Material::Ldap(ldap::parse(scheme, stored, hints, limits)?),
             other => {
                 return Err(HashError::Unsupported {
                     scheme: other.as_str(),
