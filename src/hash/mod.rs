@@ -10,6 +10,7 @@ mod encoding;
 mod error;
 mod ldap;
 mod limits;
+mod mysql;
 mod okta;
 mod scheme;
 
@@ -115,6 +116,7 @@ pub(crate) trait Family: Send + Sync {
 enum Material {
     Digest(digest::DigestHash),
     Ldap(ldap::LdapHash),
+    Mysql(mysql::MysqlHash),
 }
 
 impl Material {
@@ -122,6 +124,7 @@ impl Material {
         match self {
             Material::Digest(m) => m,
             Material::Ldap(m) => m,
+            Material::Mysql(m) => m,
         }
     }
 }
@@ -146,10 +149,11 @@ pub fn detect(stored: &str) -> Option<Scheme> {
     if let Some(rest) = s.strip_prefix('$') {
         let id = rest.split('$').next().unwrap_or_default();
         return match id {
+            "A" => Some(Scheme::MysqlCachingSha2),
             _ => None,
         };
     }
-    ldap::detect(s)
+    ldap::detect(s).or_else(|| mysql::detect(s))
 }
 
 /// The first few characters of a value, safe to put in an error message.
@@ -205,6 +209,9 @@ impl StoredHash {
             | Scheme::LdapSha512
             | Scheme::LdapSaltedSha512
             | Scheme::LdapCrypt => Material::Ldap(ldap::parse(scheme, stored, hints, limits)?),
+            Scheme::Mysql323 | Scheme::Mysql41 | Scheme::MysqlCachingSha2 => {
+                Material::Mysql(mysql::parse(scheme, stored, limits)?)
+            }
             other => {
                 return Err(HashError::Unsupported {
                     scheme: other.as_str(),
