@@ -12,6 +12,7 @@ mod ldap;
 mod limits;
 mod mysql;
 mod okta;
+mod postgres;
 mod scheme;
 
 use std::collections::BTreeMap;
@@ -117,6 +118,7 @@ enum Material {
     Digest(digest::DigestHash),
     Ldap(ldap::LdapHash),
     Mysql(mysql::MysqlHash),
+    Postgres(postgres::PostgresHash),
 }
 
 impl Material {
@@ -125,6 +127,7 @@ impl Material {
             Material::Digest(m) => m,
             Material::Ldap(m) => m,
             Material::Mysql(m) => m,
+            Material::Postgres(m) => m,
         }
     }
 }
@@ -153,7 +156,9 @@ pub fn detect(stored: &str) -> Option<Scheme> {
             _ => None,
         };
     }
-    ldap::detect(s).or_else(|| mysql::detect(s))
+    ldap::detect(s)
+        .or_else(|| mysql::detect(s))
+        .or_else(|| postgres::detect(s))
 }
 
 /// The first few characters of a value, safe to put in an error message.
@@ -211,6 +216,9 @@ impl StoredHash {
             | Scheme::LdapCrypt => Material::Ldap(ldap::parse(scheme, stored, hints, limits)?),
             Scheme::Mysql323 | Scheme::Mysql41 | Scheme::MysqlCachingSha2 => {
                 Material::Mysql(mysql::parse(scheme, stored, limits)?)
+            }
+            Scheme::PostgresMd5 | Scheme::PostgresScramSha256 => {
+                Material::Postgres(postgres::parse(scheme, stored, hints, limits)?)
             }
             other => {
                 return Err(HashError::Unsupported {
