@@ -10,6 +10,7 @@ mod encoding;
 mod error;
 mod ldap;
 mod limits;
+mod mssql;
 mod mysql;
 mod okta;
 mod postgres;
@@ -117,6 +118,7 @@ pub(crate) trait Family: Send + Sync {
 enum Material {
     Digest(digest::DigestHash),
     Ldap(ldap::LdapHash),
+    Mssql(mssql::MssqlHash),
     Mysql(mysql::MysqlHash),
     Postgres(postgres::PostgresHash),
 }
@@ -126,6 +128,7 @@ impl Material {
         match self {
             Material::Digest(m) => m,
             Material::Ldap(m) => m,
+            Material::Mssql(m) => m,
             Material::Mysql(m) => m,
             Material::Postgres(m) => m,
         }
@@ -159,6 +162,7 @@ pub fn detect(stored: &str) -> Option<Scheme> {
     ldap::detect(s)
         .or_else(|| mysql::detect(s))
         .or_else(|| postgres::detect(s))
+        .or_else(|| mssql::detect(s))
 }
 
 /// The first few characters of a value, safe to put in an error message.
@@ -216,6 +220,9 @@ impl StoredHash {
             | Scheme::LdapCrypt => Material::Ldap(ldap::parse(scheme, stored, hints, limits)?),
             Scheme::Mysql323 | Scheme::Mysql41 | Scheme::MysqlCachingSha2 => {
                 Material::Mysql(mysql::parse(scheme, stored, limits)?)
+            }
+            Scheme::Mssql2000 | Scheme::Mssql2005 | Scheme::Mssql2012 => {
+                Material::Mssql(mssql::parse(scheme, stored)?)
             }
             Scheme::PostgresMd5 | Scheme::PostgresScramSha256 => {
                 Material::Postgres(postgres::parse(scheme, stored, hints, limits)?)
