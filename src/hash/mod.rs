@@ -12,6 +12,7 @@ mod ldap;
 mod limits;
 mod mssql;
 mod mysql;
+mod nthash;
 mod okta;
 mod postgres;
 mod scheme;
@@ -120,6 +121,7 @@ enum Material {
     Ldap(ldap::LdapHash),
     Mssql(mssql::MssqlHash),
     Mysql(mysql::MysqlHash),
+    Nthash(nthash::NtHash),
     Postgres(postgres::PostgresHash),
 }
 
@@ -130,6 +132,7 @@ impl Material {
             Material::Ldap(m) => m,
             Material::Mssql(m) => m,
             Material::Mysql(m) => m,
+            Material::Nthash(m) => m,
             Material::Postgres(m) => m,
         }
     }
@@ -155,6 +158,7 @@ pub fn detect(stored: &str) -> Option<Scheme> {
     if let Some(rest) = s.strip_prefix('$') {
         let id = rest.split('$').next().unwrap_or_default();
         return match id {
+            "3" => Some(Scheme::Nthash3),
             "A" => Some(Scheme::MysqlCachingSha2),
             _ => None,
         };
@@ -223,6 +227,9 @@ impl StoredHash {
             }
             Scheme::Mssql2000 | Scheme::Mssql2005 | Scheme::Mssql2012 => {
                 Material::Mssql(mssql::parse(scheme, stored)?)
+            }
+            Scheme::Nthash | Scheme::Nthash3 => {
+                Material::Nthash(nthash::parse(scheme, stored, hints)?)
             }
             Scheme::PostgresMd5 | Scheme::PostgresScramSha256 => {
                 Material::Postgres(postgres::parse(scheme, stored, hints, limits)?)
