@@ -5,6 +5,7 @@
 //! runtime must move [`StoredHash::verify`] onto a blocking thread. Nothing
 //! here logs, and no error or `Debug` output contains a hash, salt or password.
 
+mod cisco;
 mod digest;
 mod encoding;
 mod error;
@@ -117,6 +118,7 @@ pub(crate) trait Family: Send + Sync {
 
 /// Decoded material, one variant per family implementation.
 enum Material {
+    Cisco(cisco::CiscoHash),
     Digest(digest::DigestHash),
     Ldap(ldap::LdapHash),
     Mssql(mssql::MssqlHash),
@@ -128,6 +130,7 @@ enum Material {
 impl Material {
     fn family(&self) -> &dyn Family {
         match self {
+            Material::Cisco(m) => m,
             Material::Digest(m) => m,
             Material::Ldap(m) => m,
             Material::Mssql(m) => m,
@@ -230,6 +233,9 @@ impl StoredHash {
             }
             Scheme::Nthash | Scheme::Nthash3 => {
                 Material::Nthash(nthash::parse(scheme, stored, hints)?)
+            }
+            Scheme::CiscoType7 | Scheme::CiscoPix | Scheme::CiscoAsa => {
+                Material::Cisco(cisco::parse(scheme, stored, hints)?)
             }
             Scheme::PostgresMd5 | Scheme::PostgresScramSha256 => {
                 Material::Postgres(postgres::parse(scheme, stored, hints, limits)?)
