@@ -7,6 +7,7 @@
 
 mod cisco;
 mod digest;
+mod django;
 mod encoding;
 mod error;
 mod ldap;
@@ -120,6 +121,7 @@ pub(crate) trait Family: Send + Sync {
 enum Material {
     Cisco(cisco::CiscoHash),
     Digest(digest::DigestHash),
+    Django(django::DjangoHash),
     Ldap(ldap::LdapHash),
     Mssql(mssql::MssqlHash),
     Mysql(mysql::MysqlHash),
@@ -132,6 +134,7 @@ impl Material {
         match self {
             Material::Cisco(m) => m,
             Material::Digest(m) => m,
+            Material::Django(m) => m,
             Material::Ldap(m) => m,
             Material::Mssql(m) => m,
             Material::Mysql(m) => m,
@@ -167,6 +170,7 @@ pub fn detect(stored: &str) -> Option<Scheme> {
         };
     }
     ldap::detect(s)
+        .or_else(|| django::detect(s))
         .or_else(|| mysql::detect(s))
         .or_else(|| postgres::detect(s))
         .or_else(|| mssql::detect(s))
@@ -234,6 +238,15 @@ impl StoredHash {
             Scheme::Nthash | Scheme::Nthash3 => {
                 Material::Nthash(nthash::parse(scheme, stored, hints)?)
             }
+            Scheme::DjangoArgon2
+            | Scheme::DjangoBcrypt
+            | Scheme::DjangoBcryptSha256
+            | Scheme::DjangoScrypt
+            | Scheme::DjangoSaltedMd5
+            | Scheme::DjangoSaltedSha1
+            | Scheme::DjangoUnsaltedMd5
+            | Scheme::DjangoUnsaltedSha1
+            | Scheme::DjangoDesCrypt => Material::Django(django::parse(scheme, stored, limits)?),
             Scheme::CiscoType7 | Scheme::CiscoPix | Scheme::CiscoAsa => {
                 Material::Cisco(cisco::parse(scheme, stored, hints)?)
             }
