@@ -7,14 +7,21 @@
 
 mod argon2;
 mod bcrypt;
+mod cisco;
 mod digest;
+mod django;
 mod encoding;
 mod error;
+mod ldap;
 mod limits;
 mod md5_crypt;
+mod mssql;
+mod mysql;
+mod nthash;
 mod okta;
 mod pbkdf2;
 mod phpass;
+mod postgres;
 mod scheme;
 mod sha_crypt;
 
@@ -118,6 +125,7 @@ pub(crate) trait Family: Send + Sync {
 
 /// Decoded material, one variant per family implementation.
 enum Material {
+    Cisco(cisco::CiscoHash),
     Digest(digest::DigestHash),
     Bcrypt(bcrypt::BcryptHash),
     Argon2(argon2::Argon2Hash),
@@ -125,11 +133,18 @@ enum Material {
     Md5Crypt(md5_crypt::Md5CryptHash),
     Pbkdf2(pbkdf2::Pbkdf2Hash),
     Phpass(phpass::PhpassHash),
+    Django(django::DjangoHash),
+    Ldap(ldap::LdapHash),
+    Mssql(mssql::MssqlHash),
+    Mysql(mysql::MysqlHash),
+    Nthash(nthash::NtHash),
+    Postgres(postgres::PostgresHash),
 }
 
 impl Material {
     fn family(&self) -> &dyn Family {
         match self {
+            Material::Cisco(m) => m,
             Material::Digest(m) => m,
             Material::Bcrypt(m) => m,
             Material::Argon2(m) => m,
@@ -137,6 +152,12 @@ impl Material {
             Material::Md5Crypt(m) => m,
             Material::Pbkdf2(m) => m,
             Material::Phpass(m) => m,
+            Material::Django(m) => m,
+            Material::Ldap(m) => m,
+            Material::Mssql(m) => m,
+            Material::Mysql(m) => m,
+            Material::Nthash(m) => m,
+            Material::Postgres(m) => m,
         }
     }
 }
@@ -156,8 +177,20 @@ impl fmt::Debug for StoredHash {
 }
 
 /// Identifies a self-describing string by its prefix, without parsing it.
+/// Each family recognises its own markers; the first that claims the string wins.
 pub fn detect(stored: &str) -> Option<Scheme> {
     let s = stored.trim();
+    detect_mcf(s)
+        .or_else(|| detect_pbkdf2_tags(s))
+        .or_else(|| ldap::detect(s))
+        .or_else(|| django::detect(s))
+        .or_else(|| mysql::detect(s))
+        .or_else(|| postgres::detect(s))
+        .or_else(|| mssql::detect(s))
+}
+
+/// Modular-crypt `$id$…` strings, phpass/Drupal markers and grub's PBKDF2.
+fn detect_mcf(s: &str) -> Option<Scheme> {
     if let Some(rest) = s.strip_prefix('$') {
         let id = rest.split('$').next().unwrap_or_default();
         return match id {
@@ -181,16 +214,8 @@ pub fn detect(stored: &str) -> Option<Scheme> {
             "P" => Some(Scheme::PhpassP),
             "H" => Some(Scheme::PhpassH),
             "S" => Some(Scheme::Drupal7Sha512),
-            _ => None,
-        };
-    }
-    if let Some(rest) = s.strip_prefix('{') {
-        let tag = rest.split('}').next().unwrap_or_default();
-        return match tag.to_ascii_uppercase().as_str() {
-            "PKCS5S2" => Some(Scheme::AtlassianPbkdf2Sha1),
-            "PBKDF2" | "PBKDF2-SHA1" => Some(Scheme::LdapPbkdf2Sha1),
-            "PBKDF2-SHA256" => Some(Scheme::LdapPbkdf2Sha256),
-            "PBKDF2-SHA512" => Some(Scheme::LdapPbkdf2Sha512),
+            "3" => Some(Scheme::Nthash3),
+            "A" => Some(Scheme::MysqlCachingSha2),
             _ => None,
         };
     }
@@ -206,14 +231,24 @@ pub fn detect(stored: &str) -> Option<Scheme> {
     if s.starts_with("grub.pbkdf2.") {
         return Some(Scheme::GrubPbkdf2Sha512);
     }
-    if let Some((algo, _)) = s.split_once('$') {
-        return match algo {
-            "pbkdf2_sha256" => Some(Scheme::DjangoPbkdf2Sha256),
-            "pbkdf2_sha1" => Some(Scheme::DjangoPbkdf2Sha1),
-            _ => None,
-        };
+    match s.split_once('$').map(|(algo, _)| algo) {
+        Some("pbkdf2_sha256") => Some(Scheme::DjangoPbkdf2Sha256),
+        Some("pbkdf2_sha1") => Some(Scheme::DjangoPbkdf2Sha1),
+        _ => None,
     }
-    None
+}
+
+/// `{PKCS5S2}` and the `{PBKDF2…}` LDAP tags (other tags are `ldap::detect`'s).
+fn detect_pbkdf2_tags(s: &str) -> Option<Scheme> {
+    let rest = s.strip_prefix('{')?;
+    let tag = rest.split('}').next().unwrap_or_default();
+    match tag.to_ascii_uppercase().as_str() {
+        "PKCS5S2" => Some(Scheme::AtlassianPbkdf2Sha1),
+        "PBKDF2" | "PBKDF2-SHA1" => Some(Scheme::LdapPbkdf2Sha1),
+        "PBKDF2-SHA256" => Some(Scheme::LdapPbkdf2Sha256),
+        "PBKDF2-SHA512" => Some(Scheme::LdapPbkdf2Sha512),
+        _ => None,
+    }
 }
 
 /// The first few characters of a value, safe to put in an error message.
@@ -287,6 +322,41 @@ impl StoredHash {
             | Scheme::Pbkdf2Raw => Material::Pbkdf2(pbkdf2::parse(scheme, stored, hints, limits)?),
             Scheme::PhpassP | Scheme::PhpassH | Scheme::Drupal7Sha512 => {
                 Material::Phpass(phpass::parse(scheme, stored, limits)?)
+            }
+            Scheme::LdapMd5
+            | Scheme::LdapSaltedMd5
+            | Scheme::LdapSha1
+            | Scheme::LdapSaltedSha1
+            | Scheme::LdapSha256
+            | Scheme::LdapSaltedSha256
+            | Scheme::LdapSha384
+            | Scheme::LdapSaltedSha384
+            | Scheme::LdapSha512
+            | Scheme::LdapSaltedSha512
+            | Scheme::LdapCrypt => Material::Ldap(ldap::parse(scheme, stored, hints, limits)?),
+            Scheme::Mysql323 | Scheme::Mysql41 | Scheme::MysqlCachingSha2 => {
+                Material::Mysql(mysql::parse(scheme, stored, limits)?)
+            }
+            Scheme::Mssql2000 | Scheme::Mssql2005 | Scheme::Mssql2012 => {
+                Material::Mssql(mssql::parse(scheme, stored)?)
+            }
+            Scheme::Nthash | Scheme::Nthash3 => {
+                Material::Nthash(nthash::parse(scheme, stored, hints)?)
+            }
+            Scheme::DjangoArgon2
+            | Scheme::DjangoBcrypt
+            | Scheme::DjangoBcryptSha256
+            | Scheme::DjangoScrypt
+            | Scheme::DjangoSaltedMd5
+            | Scheme::DjangoSaltedSha1
+            | Scheme::DjangoUnsaltedMd5
+            | Scheme::DjangoUnsaltedSha1
+            | Scheme::DjangoDesCrypt => Material::Django(django::parse(scheme, stored, limits)?),
+            Scheme::CiscoType7 | Scheme::CiscoPix | Scheme::CiscoAsa => {
+                Material::Cisco(cisco::parse(scheme, stored, hints)?)
+            }
+            Scheme::PostgresMd5 | Scheme::PostgresScramSha256 => {
+                Material::Postgres(postgres::parse(scheme, stored, hints, limits)?)
             }
             other => {
                 return Err(HashError::Unsupported {

@@ -95,6 +95,7 @@ schemes! {
     DjangoSaltedSha1 => "django_salted_sha1", "django", true;
     DjangoUnsaltedMd5 => "django_unsalted_md5", "django", false;
     DjangoUnsaltedSha1 => "django_unsalted_sha1", "django", true;
+    DjangoDesCrypt => "django_des_crypt", "django", true;
     // LDAP userPassword tags
     LdapMd5 => "ldap_md5", "ldap", true;
     LdapSaltedMd5 => "ldap_salted_md5", "ldap", true;

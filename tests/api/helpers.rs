@@ -77,7 +77,10 @@ impl TestDb {
             DbKind::Sqlite => {
                 let dir = tempfile::tempdir().ok()?;
                 let url = DatabaseUrl::sqlite_file(&dir.path().join("legacy.db"));
-                Some(Self { url, _dir: Some(dir) })
+                Some(Self {
+                    url,
+                    _dir: Some(dir),
+                })
             }
             DbKind::Postgres => Self::create_on_server("PASSBRIDGE_TEST_PG_URL").await,
             DbKind::MySql => Self::create_on_server("PASSBRIDGE_TEST_MYSQL_URL").await,
@@ -91,17 +94,27 @@ impl TestDb {
         };
         let admin_url: DatabaseUrl = admin.parse().expect("test server URL");
         let name = format!("pb_{}", uuid::Uuid::new_v4().simple());
-        let pool = db::connect(&admin_url, PoolSettings::default()).await.expect("connect to test server");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create test database");
+        let pool = db::connect(&admin_url, PoolSettings::default())
+            .await
+            .expect("connect to test server");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+            .expect("create test database");
         pool.close().await;
         let mut url = url::Url::parse(admin_url.expose()).expect("url");
         url.set_path(&format!("/{name}"));
-        Some(Self { url: url.as_str().parse().expect("db url"), _dir: None })
+        Some(Self {
+            url: url.as_str().parse().expect("db url"),
+            _dir: None,
+        })
     }
 
     /// A pool on this database.
     pub async fn pool(&self) -> AnyPool {
-        db::connect(&self.url, PoolSettings::default()).await.expect("connect")
+        db::connect(&self.url, PoolSettings::default())
+            .await
+            .expect("connect")
     }
 
     /// The engine.
@@ -111,7 +124,10 @@ impl TestDb {
 
     /// The lookup query in this engine's dialect.
     pub fn lookup_query(&self) -> String {
-        placeholders(self.kind(), "SELECT password_hash, salt, scheme FROM users WHERE email = ?")
+        placeholders(
+            self.kind(),
+            "SELECT password_hash, salt, scheme FROM users WHERE email = ?",
+        )
     }
 
     /// Creates the legacy `users` table.
@@ -128,9 +144,18 @@ impl TestDb {
     }
 
     /// Inserts one legacy user.
-    pub async fn insert_user(&self, email: &str, hash: &str, salt: Option<&str>, scheme: Option<&str>) {
+    pub async fn insert_user(
+        &self,
+        email: &str,
+        hash: &str,
+        salt: Option<&str>,
+        scheme: Option<&str>,
+    ) {
         let pool = self.pool().await;
-        let sql = placeholders(self.kind(), "INSERT INTO users (email, password_hash, salt, scheme) VALUES (?, ?, ?, ?)");
+        let sql = placeholders(
+            self.kind(),
+            "INSERT INTO users (email, password_hash, salt, scheme) VALUES (?, ?, ?, ?)",
+        );
         sqlx::query(&sql)
             .bind(email.to_owned())
             .bind(hash.to_owned())
@@ -146,7 +171,11 @@ impl TestDb {
     pub async fn migrated_at(&self, email: &str) -> Option<String> {
         let pool = self.pool().await;
         let sql = placeholders(self.kind(), "SELECT migrated_at FROM users WHERE email = ?");
-        let v: Option<String> = sqlx::query_scalar(&sql).bind(email.to_owned()).fetch_one(&pool).await.expect("select");
+        let v: Option<String> = sqlx::query_scalar(&sql)
+            .bind(email.to_owned())
+            .fetch_one(&pool)
+            .await
+            .expect("select");
         pool.close().await;
         v
     }
@@ -267,7 +296,13 @@ impl TestApp {
 
     /// Reasons recorded for `username`, oldest first.
     pub async fn reasons(&self, username: &str) -> Vec<String> {
-        self.ledger().hook_calls_for(username).await.expect("ledger").into_iter().map(|c| c.reason).collect()
+        self.ledger()
+            .hook_calls_for(username)
+            .await
+            .expect("ledger")
+            .into_iter()
+            .map(|c| c.reason)
+            .collect()
     }
 
     /// Stops the server and waits for it.
@@ -294,7 +329,10 @@ pub fn verdict_of(body: &serde_json::Value) -> String {
     let commands = body["commands"].as_array().expect("commands array");
     assert_eq!(commands.len(), 1, "{body}");
     assert_eq!(commands[0]["type"], "com.okta.action.update", "{body}");
-    commands[0]["value"]["credential"].as_str().expect("credential").to_owned()
+    commands[0]["value"]["credential"]
+        .as_str()
+        .expect("credential")
+        .to_owned()
 }
 
 /// Generates `#[tokio::test]`s running `scenario(kind)` on SQLite, PostgreSQL and MariaDB.

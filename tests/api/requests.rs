@@ -10,7 +10,12 @@ use crate::helpers::{okta_body, random_secret, spawn_app, spawn_app_with, TestAp
 async fn app_with_user() -> TestApp {
     let app = spawn_app(DbKind::Sqlite).await.unwrap();
     app.db
-        .insert_user("u@example.com", &hex::encode(Sha256::digest(b"pw-u")), None, Some("hex_sha256"))
+        .insert_user(
+            "u@example.com",
+            &hex::encode(Sha256::digest(b"pw-u")),
+            None,
+            Some("hex_sha256"),
+        )
         .await;
     app
 }
@@ -29,31 +34,71 @@ async fn missing_or_wrong_secret_is_401_and_touches_nothing() {
     let app = app_with_user().await;
     let body = okta_body("u@example.com", "pw-u");
 
-    let none = app.client.post(hook_url(&app)).json(&body).send().await.unwrap();
+    let none = app
+        .client
+        .post(hook_url(&app))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(none.status(), 401);
     assert_eq!(error_code(none).await, "unauthorized");
 
-    let wrong = app.client.post(hook_url(&app)).header("Authorization", "test-secret-wrong").json(&body).send().await.unwrap();
+    let wrong = app
+        .client
+        .post(hook_url(&app))
+        .header("Authorization", "test-secret-wrong")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 401);
 
     let prefix = &app.secret.expose_secret()[..10];
-    let partial = app.client.post(hook_url(&app)).header("Authorization", prefix).json(&body).send().await.unwrap();
+    let partial = app
+        .client
+        .post(hook_url(&app))
+        .header("Authorization", prefix)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(partial.status(), 401);
 
     // Unauthenticated garbage is refused as unauthorized, not parsed.
-    let garbage = app.client.post(hook_url(&app)).body("{not json").send().await.unwrap();
+    let garbage = app
+        .client
+        .post(hook_url(&app))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(garbage.status(), 401);
 
-    assert!(app.ledger().hook_calls_for("u@example.com").await.unwrap().is_empty());
+    assert!(app
+        .ledger()
+        .hook_calls_for("u@example.com")
+        .await
+        .unwrap()
+        .is_empty());
     let metrics = app.state.metrics.render();
-    assert!(metrics.contains(r#"passbridge_hook_rejections_total{kind="unauthorized"} 4"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"passbridge_hook_rejections_total{kind="unauthorized"} 4"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
 async fn both_rotation_secrets_work_and_the_header_name_is_configurable() {
     let db = TestDb::create(DbKind::Sqlite).await.unwrap();
     db.create_users_table().await;
-    db.insert_user("u@example.com", &hex::encode(Sha256::digest(b"pw-u")), None, Some("hex_sha256")).await;
+    db.insert_user(
+        "u@example.com",
+        &hex::encode(Sha256::digest(b"pw-u")),
+        None,
+        Some("hex_sha256"),
+    )
+    .await;
     let second = random_secret();
     let second_copy = SecretString::from(second.expose_secret().to_owned());
     let app = spawn_app_with(db, move |s| {
@@ -63,8 +108,18 @@ async fn both_rotation_secrets_work_and_the_header_name_is_configurable() {
     .await;
     let body = okta_body("u@example.com", "pw-u");
 
-    for (name, secret) in [("x-okta-hook-key", app.secret.expose_secret()), ("X-OKTA-HOOK-KEY", second.expose_secret())] {
-        let resp = app.client.post(hook_url(&app)).header(name, secret).json(&body).send().await.unwrap();
+    for (name, secret) in [
+        ("x-okta-hook-key", app.secret.expose_secret()),
+        ("X-OKTA-HOOK-KEY", second.expose_secret()),
+    ] {
+        let resp = app
+            .client
+            .post(hook_url(&app))
+            .header(name, secret)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200, "{name}");
     }
     let in_authorization = app
@@ -75,7 +130,11 @@ async fn both_rotation_secrets_work_and_the_header_name_is_configurable() {
         .send()
         .await
         .unwrap();
-    assert_eq!(in_authorization.status(), 401, "the secret must come in the configured header");
+    assert_eq!(
+        in_authorization.status(),
+        401,
+        "the secret must come in the configured header"
+    );
 }
 
 #[tokio::test]
@@ -91,20 +150,35 @@ async fn bad_bodies_get_400_with_a_json_error() {
             .send()
     };
 
-    let malformed = post("{\"data\": {".into(), "application/json").await.unwrap();
+    let malformed = post("{\"data\": {".into(), "application/json")
+        .await
+        .unwrap();
     assert_eq!(malformed.status(), 400);
     assert_eq!(error_code(malformed).await, "malformed_json");
 
-    let wrong_type = post(okta_body("u@example.com", "pw-u").to_string(), "text/plain").await.unwrap();
+    let wrong_type = post(okta_body("u@example.com", "pw-u").to_string(), "text/plain")
+        .await
+        .unwrap();
     assert_eq!(wrong_type.status(), 400);
     assert_eq!(error_code(wrong_type).await, "wrong_content_type");
 
-    let missing = post(r#"{"data":{"context":{"credential":{"username":"u@example.com"}}}}"#.into(), "application/json").await.unwrap();
+    let missing = post(
+        r#"{"data":{"context":{"credential":{"username":"u@example.com"}}}}"#.into(),
+        "application/json",
+    )
+    .await
+    .unwrap();
     assert_eq!(missing.status(), 400);
     assert_eq!(error_code(missing).await, "missing_fields");
 
     // A numeric password must not be echoed back by a serde message.
-    let numeric = post(r#"{"data":{"context":{"credential":{"username":"u@example.com","password":987654321}}}}"#.into(), "application/json").await.unwrap();
+    let numeric = post(
+        r#"{"data":{"context":{"credential":{"username":"u@example.com","password":987654321}}}}"#
+            .into(),
+        "application/json",
+    )
+    .await
+    .unwrap();
     assert_eq!(numeric.status(), 400);
     assert!(!numeric.text().await.unwrap().contains("987654321"));
 
@@ -114,7 +188,12 @@ async fn bad_bodies_get_400_with_a_json_error() {
     assert_eq!(wrong_event.status(), 400);
     assert_eq!(error_code(wrong_event).await, "wrong_event_type");
 
-    assert!(app.ledger().hook_calls_for("u@example.com").await.unwrap().is_empty());
+    assert!(app
+        .ledger()
+        .hook_calls_for("u@example.com")
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -132,7 +211,12 @@ async fn huge_body_is_413_and_unknown_paths_404() {
     assert_eq!(resp.status(), 413);
     assert_eq!(error_code(resp).await, "body_too_large");
 
-    let missing = app.client.get(format!("{}/nope", app.address)).send().await.unwrap();
+    let missing = app
+        .client
+        .get(format!("{}/nope", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
     assert_eq!(error_code(missing).await, "not_found");
 
@@ -145,7 +229,16 @@ async fn huge_body_is_413_and_unknown_paths_404() {
 #[tokio::test]
 async fn responses_carry_a_request_id() {
     let app = app_with_user().await;
-    let resp = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
-    let id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let resp = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    let id = resp
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     assert_eq!(id.len(), 36, "a uuid: {id:?}");
 }
