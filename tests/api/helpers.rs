@@ -316,11 +316,9 @@ impl TestApp {
         }
     }
 
-    /// Sends the stop signal without waiting.
-    pub fn signal_stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
+    /// Takes the stop switch, to signal shutdown while requests are running.
+    pub fn take_stop(&mut self) -> tokio::sync::oneshot::Sender<()> {
+        self.stop.take().expect("not stopped yet")
     }
 }
 

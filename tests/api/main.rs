@@ -2,7 +2,10 @@
 //! the log capture).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod cli;
 mod hashcorpus;
 mod helpers;
 mod hook;
+mod logs;
 mod requests;
+mod runtime;
