@@ -723,6 +723,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_matches_the_settings() {
+        let example: Settings = toml::from_str(include_str!("../passbridge.example.toml")).unwrap();
+        assert_eq!(example.hook.header, "Authorization");
+        assert_eq!(example.hash.limits, crate::hash::Limits::default());
+        assert_eq!(example.legacy.query_timeout, Duration::from_secs(1));
+    }
+
+    #[test]
     fn unknown_file_keys_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("p.toml");

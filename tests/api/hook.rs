@@ -361,6 +361,7 @@ async fn health_ready_and_metrics_answer() {
         metrics.contains("passbridge_verify_seconds_bucket"),
         "{metrics}"
     );
+    app.shutdown().await.unwrap();
 }
 
 #[tokio::test]
