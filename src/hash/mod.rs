@@ -6,6 +6,7 @@
 //! here logs, and no error or `Debug` output contains a hash, salt or password.
 
 mod argon2;
+mod aspnet_identity;
 mod bcrypt;
 mod digest;
 mod encoding;
@@ -16,7 +17,9 @@ mod okta;
 mod pbkdf2;
 mod phpass;
 mod scheme;
+mod scrypt;
 mod sha_crypt;
+mod werkzeug;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -125,6 +128,8 @@ enum Material {
     Md5Crypt(md5_crypt::Md5CryptHash),
     Pbkdf2(pbkdf2::Pbkdf2Hash),
     Phpass(phpass::PhpassHash),
+    Scrypt(scrypt::ScryptHash),
+    Werkzeug(werkzeug::WerkzeugHash),
 }
 
 impl Material {
@@ -137,6 +142,8 @@ impl Material {
             Material::Md5Crypt(m) => m,
             Material::Pbkdf2(m) => m,
             Material::Phpass(m) => m,
+            Material::Scrypt(m) => m,
+            Material::Werkzeug(m) => m,
         }
     }
 }
@@ -181,6 +188,8 @@ pub fn detect(stored: &str) -> Option<Scheme> {
             "P" => Some(Scheme::PhpassP),
             "H" => Some(Scheme::PhpassH),
             "S" => Some(Scheme::Drupal7Sha512),
+            "scrypt" => Some(Scheme::PasslibScrypt),
+            "7" => Some(Scheme::Scrypt7),
             _ => None,
         };
     }
@@ -203,6 +212,12 @@ pub fn detect(stored: &str) -> Option<Scheme> {
             _ => None,
         };
     }
+    if s.starts_with("pbkdf2:") || s.starts_with("pbkdf2$") {
+        return Some(Scheme::WerkzeugPbkdf2);
+    }
+    if s.starts_with("scrypt:") || s.starts_with("scrypt$") {
+        return Some(Scheme::WerkzeugScrypt);
+    }
     if s.starts_with("grub.pbkdf2.") {
         return Some(Scheme::GrubPbkdf2Sha512);
     }
@@ -213,7 +228,7 @@ pub fn detect(stored: &str) -> Option<Scheme> {
             _ => None,
         };
     }
-    None
+    aspnet_identity::detect(s)
 }
 
 /// The first few characters of a value, safe to put in an error message.
@@ -285,6 +300,15 @@ impl StoredHash {
             | Scheme::LdapPbkdf2Sha256
             | Scheme::LdapPbkdf2Sha512
             | Scheme::Pbkdf2Raw => Material::Pbkdf2(pbkdf2::parse(scheme, stored, hints, limits)?),
+            Scheme::PasslibScrypt | Scheme::Scrypt7 | Scheme::ScryptRaw => {
+                Material::Scrypt(scrypt::parse(scheme, stored, hints, limits)?)
+            }
+            Scheme::AspnetIdentityV2 | Scheme::AspnetIdentityV3 => {
+                Material::Pbkdf2(aspnet_identity::parse(scheme, stored, limits)?)
+            }
+            Scheme::WerkzeugPbkdf2 | Scheme::WerkzeugScrypt | Scheme::WerkzeugHmac => {
+                Material::Werkzeug(werkzeug::parse(scheme, stored, hints, limits)?)
+            }
             Scheme::PhpassP | Scheme::PhpassH | Scheme::Drupal7Sha512 => {
                 Material::Phpass(phpass::parse(scheme, stored, limits)?)
             }
