@@ -6,6 +6,7 @@
 //! here logs, and no error or `Debug` output contains a hash, salt or password.
 
 mod argon2;
+mod aspnet_identity;
 mod bcrypt;
 mod cisco;
 mod digest;
@@ -23,7 +24,9 @@ mod pbkdf2;
 mod phpass;
 mod postgres;
 mod scheme;
+mod scrypt;
 mod sha_crypt;
+mod werkzeug;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -139,6 +142,8 @@ enum Material {
     Mysql(mysql::MysqlHash),
     Nthash(nthash::NtHash),
     Postgres(postgres::PostgresHash),
+    Scrypt(scrypt::ScryptHash),
+    Werkzeug(werkzeug::WerkzeugHash),
 }
 
 impl Material {
@@ -158,6 +163,8 @@ impl Material {
             Material::Mysql(m) => m,
             Material::Nthash(m) => m,
             Material::Postgres(m) => m,
+            Material::Scrypt(m) => m,
+            Material::Werkzeug(m) => m,
         }
     }
 }
@@ -187,6 +194,7 @@ pub fn detect(stored: &str) -> Option<Scheme> {
         .or_else(|| mysql::detect(s))
         .or_else(|| postgres::detect(s))
         .or_else(|| mssql::detect(s))
+        .or_else(|| aspnet_identity::detect(s))
 }
 
 /// Modular-crypt `$id$…` strings, phpass/Drupal markers and grub's PBKDF2.
@@ -216,6 +224,8 @@ fn detect_mcf(s: &str) -> Option<Scheme> {
             "S" => Some(Scheme::Drupal7Sha512),
             "3" => Some(Scheme::Nthash3),
             "A" => Some(Scheme::MysqlCachingSha2),
+            "scrypt" => Some(Scheme::PasslibScrypt),
+            "7" => Some(Scheme::Scrypt7),
             _ => None,
         };
     }
@@ -230,6 +240,15 @@ fn detect_mcf(s: &str) -> Option<Scheme> {
     }
     if s.starts_with("grub.pbkdf2.") {
         return Some(Scheme::GrubPbkdf2Sha512);
+    }
+    // Werkzeug: `method$salt$hash`, method `pbkdf2:…` / `scrypt:…` (or bare,
+    // meaning its defaults). Django's `scrypt$N$salt$r$p$hash` has six parts.
+    let parts = s.split('$').count();
+    if s.starts_with("pbkdf2:") || (s.starts_with("pbkdf2$") && parts == 3) {
+        return Some(Scheme::WerkzeugPbkdf2);
+    }
+    if s.starts_with("scrypt:") || (s.starts_with("scrypt$") && parts == 3) {
+        return Some(Scheme::WerkzeugScrypt);
     }
     match s.split_once('$').map(|(algo, _)| algo) {
         Some("pbkdf2_sha256") => Some(Scheme::DjangoPbkdf2Sha256),
@@ -320,6 +339,15 @@ impl StoredHash {
             | Scheme::LdapPbkdf2Sha256
             | Scheme::LdapPbkdf2Sha512
             | Scheme::Pbkdf2Raw => Material::Pbkdf2(pbkdf2::parse(scheme, stored, hints, limits)?),
+            Scheme::PasslibScrypt | Scheme::Scrypt7 | Scheme::ScryptRaw => {
+                Material::Scrypt(scrypt::parse(scheme, stored, hints, limits)?)
+            }
+            Scheme::AspnetIdentityV2 | Scheme::AspnetIdentityV3 => {
+                Material::Pbkdf2(aspnet_identity::parse(scheme, stored, limits)?)
+            }
+            Scheme::WerkzeugPbkdf2 | Scheme::WerkzeugScrypt | Scheme::WerkzeugHmac => {
+                Material::Werkzeug(werkzeug::parse(scheme, stored, hints, limits)?)
+            }
             Scheme::PhpassP | Scheme::PhpassH | Scheme::Drupal7Sha512 => {
                 Material::Phpass(phpass::parse(scheme, stored, limits)?)
             }

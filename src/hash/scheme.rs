@@ -73,6 +73,7 @@ schemes! {
     Pbkdf2Raw => "pbkdf2_raw", "pbkdf2", false;
     WerkzeugPbkdf2 => "werkzeug_pbkdf2", "werkzeug", true;
     WerkzeugScrypt => "werkzeug_scrypt", "werkzeug", true;
+    WerkzeugHmac => "werkzeug_hmac", "werkzeug", false;
     AspnetIdentityV2 => "aspnet_identity_v2", "aspnet_identity", true;
     AspnetIdentityV3 => "aspnet_identity_v3", "aspnet_identity", true;
     // Unix crypt family
