@@ -18,6 +18,7 @@ mod nthash;
 mod okta;
 mod postgres;
 mod scheme;
+mod spring;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -127,6 +128,7 @@ enum Material {
     Mysql(mysql::MysqlHash),
     Nthash(nthash::NtHash),
     Postgres(postgres::PostgresHash),
+    Spring(spring::SpringHash),
 }
 
 impl Material {
@@ -140,6 +142,7 @@ impl Material {
             Material::Mysql(m) => m,
             Material::Nthash(m) => m,
             Material::Postgres(m) => m,
+            Material::Spring(m) => m,
         }
     }
 }
@@ -169,7 +172,8 @@ pub fn detect(stored: &str) -> Option<Scheme> {
             _ => None,
         };
     }
-    ldap::detect(s)
+    spring::detect(s)
+        .or_else(|| ldap::detect(s))
         .or_else(|| django::detect(s))
         .or_else(|| mysql::detect(s))
         .or_else(|| postgres::detect(s))
@@ -247,6 +251,13 @@ impl StoredHash {
             | Scheme::DjangoUnsaltedMd5
             | Scheme::DjangoUnsaltedSha1
             | Scheme::DjangoDesCrypt => Material::Django(django::parse(scheme, stored, limits)?),
+            Scheme::SpringBcrypt
+            | Scheme::SpringScrypt
+            | Scheme::SpringPbkdf2
+            | Scheme::SpringArgon2
+            | Scheme::SpringSha256
+            | Scheme::SpringMessageDigest
+            | Scheme::SpringNoop => Material::Spring(spring::parse(scheme, stored, hints, limits)?),
             Scheme::CiscoType7 | Scheme::CiscoPix | Scheme::CiscoAsa => {
                 Material::Cisco(cisco::parse(scheme, stored, hints)?)
             }
