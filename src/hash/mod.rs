@@ -295,15 +295,25 @@ impl StoredHash {
         };
         let scheme = match SchemeName::parse(name)? {
             SchemeName::Exact(s) => s,
-            SchemeName::AnyOf(set) => match detect(stored) {
-                Some(found) if set.contains(&found) => found,
-                _ => {
-                    return Err(HashError::malformed(
-                        set.first().map_or("unknown", |s| s.as_str()),
-                        format!("value is not a {name} hash"),
-                    ))
+            SchemeName::AnyOf(set) => {
+                // A value that names no scheme goes to the set's only
+                // non-self-describing member (`mysql` + 16 hex is mysql323).
+                let fallback: Vec<Scheme> = set
+                    .iter()
+                    .copied()
+                    .filter(|s| !s.is_self_describing())
+                    .collect();
+                match (detect(stored), fallback.as_slice()) {
+                    (Some(found), _) if set.contains(&found) => found,
+                    (None, [only]) => *only,
+                    _ => {
+                        return Err(HashError::malformed(
+                            set.first().map_or("unknown", |s| s.as_str()),
+                            format!("value is not a {name} hash"),
+                        ))
+                    }
                 }
-            },
+            }
         };
         Self::parse_as(scheme, stored, hints, limits)
     }

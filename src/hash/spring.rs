@@ -582,6 +582,35 @@ mod tests {
         }
     }
 
+    // Delegated encoders. PasswordEncoderFactoriesTests: {bcrypt} and {argon2}
+    // are "password"; Okta's db-to-okta example (sql/02-data.sql) stores
+    // user1@example.com's "password" as {bcrypt}$2a$10$GRLd…
+    #[test]
+    fn delegated_bcrypt_and_argon2() {
+        for stored in [
+            "{bcrypt}$2a$10$dXJ3SW6G7P50lGmMkkmwe.20cQQubK3.HZWzG3YB1tlRy.fqvM/BG",
+            "{bcrypt}$2a$10$GRLdNijSQMUvl/au9ofL.eDwmoohzzS7.rmNSJZ.0FxO/BTk76klW",
+            "{argon2}$argon2d$v=19$m=1024,t=1,p=1$c29tZXNhbHQ$Li5eBf5XrCz0cuzQRe9oflYqmA/VAzmzichw4ZYrvEU",
+        ] {
+            assert_eq!(verify(stored, "password"), Verdict::Match, "{stored}");
+            assert_eq!(verify(stored, "passwort"), Verdict::Mismatch, "{stored}");
+        }
+        let h = parse(
+            Scheme::SpringBcrypt,
+            "{bcrypt}$2a$10$GRLdNijSQMUvl/au9ofL.eDwmoohzzS7.rmNSJZ.0FxO/BTk76klW",
+            &Hints::default(),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert!(matches!(
+            h.okta_native(),
+            Some(OktaHash::Bcrypt {
+                work_factor: 10,
+                ..
+            })
+        ));
+    }
+
     // Okta's db-to-okta reference example (oktadev/okta-reference-coexistence-db-example,
     // sql/02-data.sql): user2@example.com's password is "password".
     #[test]
