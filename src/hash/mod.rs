@@ -26,6 +26,7 @@ mod postgres;
 mod scheme;
 mod scrypt;
 mod sha_crypt;
+mod spring;
 mod werkzeug;
 
 use std::collections::BTreeMap;
@@ -144,6 +145,7 @@ enum Material {
     Postgres(postgres::PostgresHash),
     Scrypt(scrypt::ScryptHash),
     Werkzeug(werkzeug::WerkzeugHash),
+    Spring(spring::SpringHash),
 }
 
 impl Material {
@@ -165,6 +167,7 @@ impl Material {
             Material::Postgres(m) => m,
             Material::Scrypt(m) => m,
             Material::Werkzeug(m) => m,
+            Material::Spring(m) => m,
         }
     }
 }
@@ -188,6 +191,8 @@ impl fmt::Debug for StoredHash {
 pub fn detect(stored: &str) -> Option<Scheme> {
     let s = stored.trim();
     detect_mcf(s)
+        // Spring's ids are lower-case (`{pbkdf2}`), passlib's LDAP tags upper-case.
+        .or_else(|| spring::detect(s))
         .or_else(|| detect_pbkdf2_tags(s))
         .or_else(|| ldap::detect(s))
         .or_else(|| django::detect(s))
@@ -380,6 +385,13 @@ impl StoredHash {
             | Scheme::DjangoUnsaltedMd5
             | Scheme::DjangoUnsaltedSha1
             | Scheme::DjangoDesCrypt => Material::Django(django::parse(scheme, stored, limits)?),
+            Scheme::SpringBcrypt
+            | Scheme::SpringScrypt
+            | Scheme::SpringPbkdf2
+            | Scheme::SpringArgon2
+            | Scheme::SpringSha256
+            | Scheme::SpringMessageDigest
+            | Scheme::SpringNoop => Material::Spring(spring::parse(scheme, stored, hints, limits)?),
             Scheme::CiscoType7 | Scheme::CiscoPix | Scheme::CiscoAsa => {
                 Material::Cisco(cisco::parse(scheme, stored, hints)?)
             }
@@ -416,15 +428,25 @@ impl StoredHash {
         };
         let scheme = match SchemeName::parse(name)? {
             SchemeName::Exact(s) => s,
-            SchemeName::AnyOf(set) => match detect(stored) {
-                Some(found) if set.contains(&found) => found,
-                _ => {
-                    return Err(HashError::malformed(
-                        set.first().map_or("unknown", |s| s.as_str()),
-                        format!("value is not a {name} hash"),
-                    ))
+            SchemeName::AnyOf(set) => {
+                // A value that names no scheme goes to the set's only
+                // non-self-describing member (`mysql` + 16 hex is mysql323).
+                let fallback: Vec<Scheme> = set
+                    .iter()
+                    .copied()
+                    .filter(|s| !s.is_self_describing())
+                    .collect();
+                match (detect(stored), fallback.as_slice()) {
+                    (Some(found), _) if set.contains(&found) => found,
+                    (None, [only]) => *only,
+                    _ => {
+                        return Err(HashError::malformed(
+                            set.first().map_or("unknown", |s| s.as_str()),
+                            format!("value is not a {name} hash"),
+                        ))
+                    }
                 }
-            },
+            }
         };
         Self::parse_as(scheme, stored, hints, limits)
     }

@@ -297,6 +297,26 @@ mod tests {
         assert_eq!(verify(Scheme::Mysql323, old, "123457"), Verdict::Mismatch);
     }
 
+    // The `mysql` alias covers all three; a bare 16-hex value goes to the
+    // only member that does not describe itself.
+    #[test]
+    fn mysql_alias_picks_by_content() {
+        use crate::hash::{Hints, StoredHash};
+        let l = Limits::default();
+        let none = Hints::default();
+        let old = StoredHash::parse_with(Some("mysql"), "565491d704013245", &none, &l).unwrap();
+        assert_eq!(old.scheme(), Scheme::Mysql323);
+        let new = StoredHash::parse_with(
+            Some("MySQL"),
+            "*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9",
+            &none,
+            &l,
+        )
+        .unwrap();
+        assert_eq!(new.scheme(), Scheme::Mysql41);
+        assert!(StoredHash::parse_with(Some("mysql"), "$1$abc$def", &none, &l).is_err());
+    }
+
     // OLD_PASSWORD('password') = '5d2e19393cc5ef67' (aodba.com MySQL
     // OLD_PASSWORD examples). The old hash skips spaces and tabs.
     #[test]
