@@ -12,7 +12,7 @@ use crate::okta::{OktaErrorBody, E_INVALID_TOKEN, E_NOT_FOUND, E_RATE_LIMIT, E_V
 #[derive(Debug)]
 pub(crate) struct ApiError {
     status: StatusCode,
-    body: OktaErrorBody,
+    body: Box<OktaErrorBody>,
 }
 
 impl ApiError {
@@ -24,7 +24,7 @@ impl ApiError {
     ) -> Self {
         Self {
             status,
-            body: OktaErrorBody::new(code, summary, causes),
+            body: Box::new(OktaErrorBody::new(code, summary, causes)),
         }
     }
 
@@ -116,7 +116,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = self.body;
+        let mut body = *self.body;
         body.error_id = Some(format!("oae{}", random_id(19)));
         (self.status, Json(body)).into_response()
     }

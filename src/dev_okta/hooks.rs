@@ -292,12 +292,10 @@ fn validate(body: &Value, allow_http_loopback: bool) -> Result<HookRecord, Vec<S
             None => causes.push("channel.config.headers: Must be an array".into()),
         }
     }
-    if axum::http::HeaderName::from_bytes(auth_key.as_bytes()).is_err()
-        || axum::http::HeaderValue::from_str(&auth_value).is_err()
-    {
-        if !auth_key.is_empty() && !auth_value.is_empty() {
-            causes.push("channel.config.authScheme: Not a valid HTTP header".into());
-        }
+    let header_ok = axum::http::HeaderName::from_bytes(auth_key.as_bytes()).is_ok()
+        && axum::http::HeaderValue::from_str(&auth_value).is_ok();
+    if !header_ok && !auth_key.is_empty() && !auth_value.is_empty() {
+        causes.push("channel.config.authScheme: Not a valid HTTP header".into());
     }
     if !causes.is_empty() {
         return Err(causes);

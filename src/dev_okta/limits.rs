@@ -49,38 +49,55 @@ impl Org {
             None => (UNLIMITED_BUDGET, DEFAULT_WINDOW),
         };
         let now = Instant::now();
-        let (used, ends) = match self.windows.lock() {
+        let (used, reset_epoch) = match self.windows.lock() {
             Ok(mut windows) => {
-                let w = windows.entry(bucket).or_insert(Window {
-                    ends: now + window_len,
-                    used: 0,
-                });
+                let w = windows
+                    .entry(bucket)
+                    .or_insert_with(|| new_window(now, window_len));
                 if now >= w.ends {
                     // Windows start with the first request after a reset, not
                     // on wall-clock minutes (protocol §5.3).
-                    *w = Window {
-                        ends: now + window_len,
-                        used: 0,
-                    };
+                    *w = new_window(now, window_len);
                 }
                 if limit.is_some() {
                     w.used = w.used.saturating_add(1);
                 }
-                (w.used, w.ends)
+                (w.used, w.reset_epoch)
             }
-            Err(_) => (0, now + window_len),
+            Err(_) => (0, 0),
         };
-        let reset = SystemTime::now() + ends.saturating_duration_since(now);
-        let reset = reset.duration_since(UNIX_EPOCH).unwrap_or_default();
-        // Round up: a client waiting until the advertised second never
-        // arrives before the real reset.
-        let reset_epoch = reset.as_secs() + u64::from(reset.subsec_nanos() > 0);
         Admission {
             allowed: used <= budget,
             limit: budget,
             remaining: budget.saturating_sub(used),
             reset_epoch,
         }
+    }
+}
+
+/// A window starting now. Windows of whole seconds start on a whole second
+/// of the epoch, so the whole-second `X-Rate-Limit-Reset` header is exact
+/// (Okta's real windows are a minute long, where a second does not matter;
+/// tests scale windows down to a second or two, where it would).
+fn new_window(now: Instant, len: Duration) -> Window {
+    let epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    if len.subsec_nanos() == 0 {
+        let into_second = Duration::from_nanos(u64::from(epoch.subsec_nanos()));
+        return Window {
+            ends: now + len.saturating_sub(into_second),
+            reset_epoch: epoch.as_secs() + len.as_secs(),
+            used: 0,
+        };
+    }
+    let reset = epoch + len;
+    Window {
+        ends: now + len,
+        // Round up: a client waiting until the advertised second never
+        // arrives before the real reset.
+        reset_epoch: reset.as_secs() + u64::from(reset.subsec_nanos() > 0),
+        used: 0,
     }
 }
 

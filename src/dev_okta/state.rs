@@ -200,6 +200,8 @@ impl Users {
 /// One rate-limit window of one bucket.
 pub(crate) struct Window {
     pub(crate) ends: Instant,
+    /// `X-Rate-Limit-Reset` of this window, epoch seconds.
+    pub(crate) reset_epoch: u64,
     pub(crate) used: u32,
 }
 

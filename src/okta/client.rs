@@ -253,13 +253,18 @@ fn parse_http_date(value: &str) -> Option<u64> {
     u64::try_from(parsed.unix_timestamp()).ok()
 }
 
-/// Pacing state of one rate-limit bucket.
+/// How often a request held back without a known reset time looks again.
+const RECHECK: Duration = Duration::from_millis(25);
+
+/// Pacing state of one rate-limit bucket's current window.
 #[derive(Debug)]
 struct Window {
     limit: u32,
     /// Requests we may still start in this window.
     remaining: u32,
-    reset_at: Instant,
+    /// When the window resets; `None` while provisional (a new window has
+    /// begun but no answer has told us its reset time yet).
+    reset_at: Option<Instant>,
     /// Earliest start of the next request, spreading the remaining budget
     /// evenly over the time left instead of bursting and then stalling.
     next_slot: Instant,
@@ -269,6 +274,10 @@ struct Window {
 struct Bucket {
     window: Option<Window>,
     in_flight: u32,
+    /// An answer has come back (with or without rate-limit headers).
+    answered: bool,
+    /// The budget of the last window seen, used for the next one.
+    last_limit: Option<u32>,
 }
 
 /// What the pacer tells a request.
@@ -277,11 +286,17 @@ enum Decision {
     Go,
     /// Send after this delay (a paced slot).
     GoAfter(Duration),
-    /// The budget is spent: sleep, then ask again.
+    /// The budget is spent (or unknown): sleep, then ask again.
     Wait(Duration),
 }
 
 /// Client-side pacing per bucket, from the `X-Rate-Limit-*` headers.
+///
+/// Until the first answer only one request goes out (the probe), so a large
+/// `--concurrency` cannot burst past an unknown budget. Within a known window
+/// the remaining budget is spread evenly until the reset. When a window
+/// resets, the next one is assumed to have the same budget until an answer
+/// gives its reset time, so waiting workers do not all fire at once.
 #[derive(Debug)]
 struct Pacer {
     buckets: Mutex<HashMap<&'static str, Bucket>>,
@@ -298,8 +313,8 @@ impl Pacer {
         }
     }
 
-    fn jitter(&self) -> Duration {
-        let max = u64::try_from(self.jitter.as_millis()).unwrap_or(u64::MAX);
+    fn jitter(&self, max: Duration) -> Duration {
+        let max = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
         if max == 0 {
             return Duration::ZERO;
         }
@@ -312,27 +327,56 @@ impl Pacer {
         };
         let state = buckets.entry(bucket).or_default();
         let now = Instant::now();
-        let decision = match state.window.as_mut() {
-            None => Decision::Go,
-            Some(w) if now >= w.reset_at => {
-                // A new window started; its budget is unknown until an answer
-                // comes back, so the first requests go unpaced.
+        // A window whose reset has passed becomes a provisional new one.
+        if let Some(w) = &state.window {
+            if w.reset_at.is_some_and(|r| now >= r) {
                 state.window = None;
-                Decision::Go
             }
-            Some(w) if w.remaining <= self.reserve => {
-                Decision::Wait(w.reset_at.saturating_duration_since(now) + self.jitter())
+        }
+        if state.window.is_none() {
+            match state.last_limit {
+                Some(limit) => {
+                    state.window = Some(Window {
+                        limit,
+                        remaining: limit.saturating_sub(state.in_flight),
+                        reset_at: None,
+                        next_slot: now,
+                    });
+                }
+                // Headers never seen: one probe at a time until an answer
+                // arrives; if answers carry no headers, do not pace at all.
+                None if state.answered || state.in_flight == 0 => {
+                    state.in_flight += 1;
+                    return Decision::Go;
+                }
+                None => return Decision::Wait(RECHECK + self.jitter(RECHECK)),
             }
-            Some(w) => {
-                let usable = w.remaining - self.reserve;
-                w.remaining -= 1;
-                let interval = w.reset_at.saturating_duration_since(now) / usable.max(1);
-                let slot = w.next_slot.max(now);
-                w.next_slot = slot + interval;
-                if slot > now {
-                    Decision::GoAfter(slot - now)
-                } else {
-                    Decision::Go
+        }
+        let reserve = self.reserve;
+        let Some(w) = state.window.as_mut() else {
+            return Decision::Go;
+        };
+        let decision = if w.remaining <= reserve {
+            match w.reset_at {
+                Some(reset) => {
+                    Decision::Wait(reset.saturating_duration_since(now) + self.jitter(self.jitter))
+                }
+                None => Decision::Wait(RECHECK + self.jitter(RECHECK)),
+            }
+        } else {
+            let usable = w.remaining - reserve;
+            w.remaining -= 1;
+            match w.reset_at {
+                None => Decision::Go,
+                Some(reset) => {
+                    let interval = reset.saturating_duration_since(now) / usable.max(1);
+                    let slot = w.next_slot.max(now);
+                    w.next_slot = slot + interval;
+                    if slot > now {
+                        Decision::GoAfter(slot - now)
+                    } else {
+                        Decision::Go
+                    }
                 }
             }
         };
@@ -365,27 +409,40 @@ impl Pacer {
         };
         let state = buckets.entry(bucket).or_default();
         state.in_flight = state.in_flight.saturating_sub(1);
+        state.answered = true;
         let Some(h) = headers else { return };
+        state.last_limit = Some(h.limit);
         let now = Instant::now();
         if h.reset_at <= now {
             return; // a late answer from a window that is already over
         }
-        let remaining = if rate_limited { 0 } else { h.remaining };
+        // The server has not yet counted the other requests we have in flight.
+        let remaining = if rate_limited {
+            0
+        } else {
+            h.remaining.saturating_sub(state.in_flight)
+        };
         match state.window.as_mut() {
-            // Same window (reset times from whole-second headers can differ by
-            // a rounding step): keep the lower count.
-            Some(w) if h.reset_at <= w.reset_at + Duration::from_millis(1500) => {
+            Some(w) if w.reset_at.is_none() => {
                 w.remaining = w.remaining.min(remaining);
                 w.limit = h.limit;
-                w.reset_at = w.reset_at.max(h.reset_at);
+                w.reset_at = Some(h.reset_at);
+            }
+            // Same window (reset times from whole-second headers can differ by
+            // a rounding step): keep the lower count.
+            Some(w)
+                if w.reset_at
+                    .is_some_and(|r| h.reset_at <= r + Duration::from_millis(1500)) =>
+            {
+                w.remaining = w.remaining.min(remaining);
+                w.limit = h.limit;
+                w.reset_at = w.reset_at.map(|r| r.max(h.reset_at));
             }
             _ => {
-                // A new window: the server has not yet seen the other requests
-                // we have in flight, so they are subtracted up front.
                 state.window = Some(Window {
                     limit: h.limit,
-                    remaining: remaining.saturating_sub(state.in_flight),
-                    reset_at: h.reset_at,
+                    remaining,
+                    reset_at: Some(h.reset_at),
                     next_slot: now,
                 });
             }
@@ -406,7 +463,10 @@ impl Pacer {
         Some(RateLimitSnapshot {
             limit: w.limit,
             remaining: w.remaining,
-            resets_in: w.reset_at.saturating_duration_since(Instant::now()),
+            resets_in: w
+                .reset_at
+                .map(|r| r.saturating_duration_since(Instant::now()))
+                .unwrap_or_default(),
         })
     }
 }
@@ -708,10 +768,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn pacer_spreads_the_budget_and_waits_when_spent() {
+    async fn pacer_probes_first_then_spreads_the_budget_and_waits_when_spent() {
         let pacer = Pacer::new(0, Duration::ZERO);
-        // Unknown window: go at once.
+        // Unknown budget: the probe goes at once, a second request waits for its answer.
         assert!(pacer.acquire("b").await < Duration::from_millis(5));
+        assert!(matches!(pacer.decide("b"), Decision::Wait(_)));
         pacer.observe("b", Some(headers(10, 2, Duration::from_millis(400))), false);
         // Two left over ~400 ms: the first goes now, the second is spread out.
         assert!(pacer.acquire("b").await < Duration::from_millis(5));
@@ -727,8 +788,24 @@ mod tests {
             "{:?}",
             t.elapsed()
         );
+        // After the reset the next window is assumed to have the same budget
+        // (10): nine more go without waiting for an answer, the eleventh waits.
+        for _ in 0..9 {
+            assert!(matches!(pacer.decide("b"), Decision::Go));
+        }
+        assert!(matches!(pacer.decide("b"), Decision::Wait(_)));
         // Other buckets are independent.
         assert!(pacer.acquire("other").await < Duration::from_millis(5));
+    }
+
+    #[tokio::test]
+    async fn without_headers_nothing_is_paced() {
+        let pacer = Pacer::new(0, Duration::ZERO);
+        pacer.acquire("b").await;
+        pacer.observe("b", None, false);
+        for _ in 0..5 {
+            assert!(matches!(pacer.decide("b"), Decision::Go));
+        }
     }
 
     #[tokio::test]
