@@ -335,6 +335,38 @@ pub(crate) async fn create(
     Ok(Json(answer))
 }
 
+/// `PUT /api/v1/inlineHooks/{id}`: new name, version and channel; the type
+/// is immutable, id, status and creation time are kept.
+pub(crate) async fn replace(
+    State(org): State<Arc<Org>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<InlineHook>, ApiError> {
+    let mut body = parse_json(&body)?;
+    let kind = with_hook(&org, &id, |h| Ok(h.kind.clone()))?;
+    match body.get("type").and_then(Value::as_str) {
+        Some(t) if t != kind => {
+            return Err(ApiError::validation(vec![
+                "type: The type of an inline hook cannot be changed".into(),
+            ]))
+        }
+        _ => {}
+    }
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("type".into(), Value::String(kind));
+    }
+    let new = validate(&body, org.allow_http_loopback_hooks).map_err(ApiError::validation)?;
+    with_hook(&org, &id, |h| {
+        h.name = new.name;
+        h.uri = new.uri;
+        h.auth_key = new.auth_key;
+        h.auth_value = new.auth_value;
+        h.headers = new.headers;
+        h.last_updated = now_rfc3339();
+        Ok(Json(h.to_api()))
+    })
+}
+
 /// `GET /api/v1/inlineHooks[?type=…]`.
 pub(crate) async fn list(
     State(org): State<Arc<Org>>,

@@ -276,7 +276,7 @@ fn router(org: Arc<state::Org>) -> Router {
         .route("/api/v1/inlineHooks", post(hooks::create).get(hooks::list))
         .route(
             "/api/v1/inlineHooks/{id}",
-            get(hooks::get).delete(hooks::delete),
+            get(hooks::get).put(hooks::replace).delete(hooks::delete),
         )
         .route(
             "/api/v1/inlineHooks/{id}/lifecycle/activate",

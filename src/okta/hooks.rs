@@ -185,6 +185,32 @@ impl OktaClient {
             .await
     }
 
+    /// `PUT /api/v1/inlineHooks/{id}`: replaces name, version and channel in
+    /// place (the type is immutable), so the org is never without its hook.
+    ///
+    /// # Errors
+    /// Okta's validation error or a transport failure after retries.
+    pub async fn replace_inline_hook(
+        &self,
+        id: &str,
+        hook: &InlineHookCreate,
+    ) -> Result<InlineHook> {
+        #[derive(Serialize)]
+        struct Replace<'a> {
+            name: &'a str,
+            version: &'a str,
+            channel: &'a Channel,
+        }
+        let body = Replace {
+            name: &hook.name,
+            version: &hook.version,
+            channel: &hook.channel,
+        };
+        let url = self.url(&["inlineHooks", id]);
+        self.send_json(BUCKET_HOOKS, Method::PUT, url, Some(&body))
+            .await
+    }
+
     /// `GET /api/v1/inlineHooks[?type=…]`.
     ///
     /// # Errors
