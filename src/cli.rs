@@ -66,6 +66,8 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
     /// Inspect and validate the configuration.
     #[command(subcommand)]
     Config(crate::cmd::config::ConfigCommand),
+    /// Create the legacy users in Okta (native hash import or password-import hook).
+    Import(crate::cmd::import::ImportArgs),
     /// Register and manage the Okta password-import inline hook.
     #[command(subcommand)]
     Hook(crate::cmd::hook::HookCommand),

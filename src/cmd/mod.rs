@@ -3,6 +3,7 @@
 pub mod config;
 pub mod dev;
 pub mod hook;
+pub mod import;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args, settings).await,
         Command::Config(cmd) => self::config::run(cmd, settings, &sources).await,
+        Command::Import(args) => import::run(args, &settings).await,
         Command::Hook(cmd) => hook::run(cmd, &settings).await,
         Command::Dev(cmd) => dev::run(cmd, &settings).await,
     }
