@@ -6,6 +6,7 @@ mod cli;
 mod hashcorpus;
 mod helpers;
 mod hook;
+mod import;
 mod logs;
 mod okta_standin;
 mod requests;
