@@ -9,5 +9,6 @@ mod hook;
 mod import;
 mod logs;
 mod okta_standin;
+mod register;
 mod requests;
 mod runtime;
