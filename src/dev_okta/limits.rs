@@ -17,7 +17,7 @@ use super::error::ApiError;
 use super::state::{bump, Org, Window};
 
 /// Budget advertised when rate limiting is off.
-const UNLIMITED_BUDGET: u32 = 1_000_000;
+const UNLIMITED_BUDGET: u32 = 100_000_000;
 /// Window advertised when rate limiting is off (Okta's windows are a minute).
 const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
 

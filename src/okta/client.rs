@@ -253,6 +253,8 @@ fn parse_http_date(value: &str) -> Option<u64> {
     u64::try_from(parsed.unix_timestamp()).ok()
 }
 
+/// Paced slots closer than this go at once (see [`Pacer::decide`]).
+const MIN_PACED_SLEEP: Duration = Duration::from_millis(2);
 /// How often a request held back without a known reset time looks again.
 const RECHECK: Duration = Duration::from_millis(25);
 
@@ -372,7 +374,10 @@ impl Pacer {
                     let interval = reset.saturating_duration_since(now) / usable.max(1);
                     let slot = w.next_slot.max(now);
                     w.next_slot = slot + interval;
-                    if slot > now {
+                    // Sub-millisecond sleeps round up to the timer's tick and
+                    // would throttle a generous budget; the slot schedule still
+                    // advances, so real pacing starts once it runs ahead.
+                    if slot > now + MIN_PACED_SLEEP {
                         Decision::GoAfter(slot - now)
                     } else {
                         Decision::Go
