@@ -649,6 +649,7 @@ async fn strict_rate_limit_and_injected_5xx_lose_nobody() {
     .unwrap();
     // Assert
     let elapsed = started.elapsed();
+    eprintln!("{}", summary.render());
     assert_eq!(summary.failed, 0);
     assert_created(&stand, &users);
     let stats = summary.okta.unwrap();

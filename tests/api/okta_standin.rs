@@ -550,3 +550,53 @@ async fn one_password_import_hook_per_org_and_delete_only_when_inactive() {
     assert!(listed.is_empty());
     assert!(gone.is_not_found());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_okta_command_serves_a_stand_in() {
+    use std::io::BufRead;
+    // Arrange + Act: port 0, a given token; the first stdout line names the URL.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_passbridge"))
+        .args([
+            "dev",
+            "okta",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "5/min",
+        ])
+        .env_clear()
+        .env("PASSBRIDGE_DEV_OKTA_TOKEN", "dev-token")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let mut answers = Vec::new();
+    for i in 0..7 {
+        let token = if i == 0 { "wrong" } else { "dev-token" };
+        let status = http
+            .get(format!("{url}/api/v1/users/nobody@example.com"))
+            .header("Authorization", format!("SSWS {token}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        answers.push(status);
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    // Assert: the stand-in counts every request against the 5/min budget,
+    // rejected ones included: 401 for the wrong token, 404s, then 429s.
+    assert!(
+        first.contains("Okta stand-in listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    assert_eq!(answers, [401, 404, 404, 404, 404, 429, 429]);
+}
