@@ -13,7 +13,7 @@
 use md5::{Digest, Md5};
 use zeroize::Zeroizing;
 
-use super::encoding::{ct_eq, hash64_encode, hex, HASH64_ALPHABET};
+use super::encoding::{ct_eq, h64_encode, hex, CRYPT_ALPHABET};
 use super::{Family, HashError, Hints, Param, Result, Scheme, Verdict};
 
 /// The type 7 key stream (a well-known constant of IOS).
@@ -65,7 +65,7 @@ pub(crate) fn parse(scheme: Scheme, stored: &str, hints: &Hints) -> Result<Cisco
             Ok(CiscoHash::Type7(Zeroizing::new(plain)))
         }
         Scheme::CiscoPix | Scheme::CiscoAsa => {
-            if s.len() != 16 || !s.bytes().all(|b| HASH64_ALPHABET.contains(&b)) {
+            if s.len() != 16 || !s.bytes().all(|b| CRYPT_ALPHABET.contains(&b)) {
                 return Err(HashError::malformed(
                     name,
                     "expected 16 characters of the crypt alphabet",
@@ -108,7 +108,7 @@ fn pix_asa(password: &[u8], user: &[u8], asa: bool) -> Option<String> {
         .filter(|(i, _)| (i + 1) % 4 != 0)
         .map(|(_, b)| *b)
         .collect();
-    Some(hash64_encode(&kept))
+    Some(h64_encode(&kept))
 }
 
 impl Family for CiscoHash {

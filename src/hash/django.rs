@@ -6,7 +6,7 @@
 //! delegated to their own schemes; the framing is Django's (hashers.py).
 
 use super::digest::{decode_digest, Algorithm};
-use super::encoding::{b64, ct_eq, HASH64_ALPHABET};
+use super::encoding::{b64, ct_eq, CRYPT_ALPHABET};
 use super::{
     detect as detect_any, Family, HashError, Hints, Limits, OktaDigest, OktaHash, Param, Result,
     SaltOrder, Scheme, StoredHash, Verdict,
@@ -135,7 +135,7 @@ pub(crate) fn parse(scheme: Scheme, stored: &str, limits: &Limits) -> Result<Dja
                 .ok_or_else(|| HashError::malformed(name, "expected crypt$salt$data"))?;
             let inner_scheme = match detect_any(data) {
                 Some(s) => s,
-                None if data.len() == 13 && data.bytes().all(|b| HASH64_ALPHABET.contains(&b)) => {
+                None if data.len() == 13 && data.bytes().all(|b| CRYPT_ALPHABET.contains(&b)) => {
                     Scheme::DesCrypt
                 }
                 None => {

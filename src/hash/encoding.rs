@@ -68,27 +68,81 @@ pub(crate) fn b64_with_alphabet(s: &str, alphabet: &str) -> Option<Vec<u8>> {
     engine.decode(s.trim()).ok()
 }
 
-/// The crypt alphabet used by md5-crypt, sha-crypt, DES crypt, phpass and
-/// passlib's `h64`.
-pub(crate) const HASH64_ALPHABET: &[u8; 64] =
+/// The crypt alphabet `./0-9A-Za-z`, shared by md5-crypt, sha-crypt, phpass,
+/// DES crypt, scrypt `$7$` and yescrypt.
+pub(crate) const CRYPT_ALPHABET: &[u8; 64] =
     b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// Encodes bytes in the crypt "hash64" layout: little-endian 24-bit groups,
-/// six bits per character, least significant first (passlib `h64.encode_bytes`).
-/// A trailing group of one or two bytes gives two or three characters.
-pub(crate) fn hash64_encode(bytes: &[u8]) -> String {
+/// The value (0..64) of one crypt-alphabet character.
+pub(crate) fn h64_value(c: u8) -> Option<u32> {
+    let v = match c {
+        b'.' => 0,
+        b'/' => 1,
+        b'0'..=b'9' => c - b'0' + 2,
+        b'A'..=b'Z' => c - b'A' + 12,
+        b'a'..=b'z' => c - b'a' + 38,
+        _ => return None,
+    };
+    Some(u32::from(v))
+}
+
+/// The crypt-alphabet character for the low six bits of `v`.
+pub(crate) fn h64_char(v: u32) -> char {
+    char::from(CRYPT_ALPHABET[(v & 0x3f) as usize])
+}
+
+/// Encodes bytes as crypt "hash64": each group of three bytes is read as a
+/// little-endian 24-bit number and written as four characters, least
+/// significant six bits first; a final group of one or two bytes gives two
+/// or three characters.
+pub(crate) fn h64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let mut v = 0u32;
         for (i, b) in chunk.iter().enumerate() {
             v |= u32::from(*b) << (8 * i);
         }
-        for _ in 0..=chunk.len() {
-            out.push(char::from(HASH64_ALPHABET[(v & 0x3f) as usize]));
-            v >>= 6;
+        for i in 0..=chunk.len() {
+            out.push(h64_char(v >> (6 * i)));
         }
     }
     out
+}
+
+/// Decodes crypt "hash64" (the inverse of [`h64_encode`]). Fails on a
+/// character outside the alphabet, a length of 1 mod 4, or unused high bits
+/// set in the last character (a non-canonical encoding).
+pub(crate) fn h64_decode(s: &str) -> Option<Vec<u8>> {
+    let s = s.as_bytes();
+    if s.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    for chunk in s.chunks(4) {
+        let mut v = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            v |= h64_value(*c)? << (6 * i);
+        }
+        let n = chunk.len() - 1;
+        if v >> (8 * n) != 0 {
+            return None;
+        }
+        for i in 0..n {
+            out.push((v >> (8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Encodes with a custom 64-character alphabet in the usual big-endian bit
+/// order, no padding (the inverse of [`b64_with_alphabet`]).
+pub(crate) fn b64_encode_with_alphabet(bytes: &[u8], alphabet: &str) -> Option<String> {
+    let alphabet = Alphabet::new(alphabet).ok()?;
+    let engine = GeneralPurpose::new(
+        &alphabet,
+        GeneralPurposeConfig::new().with_encode_padding(false),
+    );
+    Some(engine.encode(bytes))
 }
 
 /// How a digest or salt string is encoded (`params.encoding`/`params.salt_encoding`).
@@ -145,11 +199,25 @@ mod tests {
     }
 
     #[test]
-    fn hash64_encodes_little_endian_groups() {
+    fn hash64_round_trips_and_rejects_bad_input() {
+        // md5-crypt of "" with salt "" ends in a group of one byte (2 chars).
+        for len in 0..10 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let enc = h64_encode(&bytes);
+            assert_eq!(h64_decode(&enc), Some(bytes));
+        }
+        assert_eq!(h64_decode("a"), None);
+        assert_eq!(h64_decode("a!"), None);
+        // Two characters carry one byte: the second may only hold two bits.
+        assert_eq!(h64_decode("zz"), None);
+    }
+
+    #[test]
+    fn h64_encodes_little_endian_groups() {
         // 0x000000 -> "....", one byte 0x01 -> "/." (passlib h64 layout).
-        assert_eq!(hash64_encode(&[0, 0, 0]), "....");
-        assert_eq!(hash64_encode(&[1]), "/.");
-        assert_eq!(hash64_encode(&[0xff, 0xff]), "zzD");
-        assert_eq!(hash64_encode(&[0xff; 3]), "zzzz");
+        assert_eq!(h64_encode(&[0, 0, 0]), "....");
+        assert_eq!(h64_encode(&[1]), "/.");
+        assert_eq!(h64_encode(&[0xff, 0xff]), "zzD");
+        assert_eq!(h64_encode(&[0xff; 3]), "zzzz");
     }
 }

@@ -6,7 +6,7 @@
 //! delegates to that scheme. Spring's `{ldap}` id in front is tolerated.
 
 use super::digest::{decode_digest, Algorithm};
-use super::encoding::{b64, ct_eq, HASH64_ALPHABET};
+use super::encoding::{b64, ct_eq, CRYPT_ALPHABET};
 use super::{
     detect as detect_any, Family, HashError, Hints, Limits, OktaDigest, OktaHash, Param, Result,
     SaltOrder, Scheme, StoredHash, Verdict,
@@ -88,7 +88,7 @@ pub(crate) fn detect(stored: &str) -> Option<Scheme> {
 
 /// Whether `s` is a traditional DES crypt string: 13 characters of the crypt alphabet.
 fn is_des_crypt(s: &str) -> bool {
-    s.len() == 13 && s.bytes().all(|b| HASH64_ALPHABET.contains(&b))
+    s.len() == 13 && s.bytes().all(|b| CRYPT_ALPHABET.contains(&b))
 }
 
 /// Parses an LDAP `{TAG}` value as `scheme`.

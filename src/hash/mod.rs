@@ -5,6 +5,8 @@
 //! runtime must move [`StoredHash::verify`] onto a blocking thread. Nothing
 //! here logs, and no error or `Debug` output contains a hash, salt or password.
 
+mod argon2;
+mod bcrypt;
 mod cisco;
 mod digest;
 mod django;
@@ -12,12 +14,16 @@ mod encoding;
 mod error;
 mod ldap;
 mod limits;
+mod md5_crypt;
 mod mssql;
 mod mysql;
 mod nthash;
 mod okta;
+mod pbkdf2;
+mod phpass;
 mod postgres;
 mod scheme;
+mod sha_crypt;
 mod spring;
 
 use std::collections::BTreeMap;
@@ -122,6 +128,12 @@ pub(crate) trait Family: Send + Sync {
 enum Material {
     Cisco(cisco::CiscoHash),
     Digest(digest::DigestHash),
+    Bcrypt(bcrypt::BcryptHash),
+    Argon2(argon2::Argon2Hash),
+    ShaCrypt(sha_crypt::ShaCryptHash),
+    Md5Crypt(md5_crypt::Md5CryptHash),
+    Pbkdf2(pbkdf2::Pbkdf2Hash),
+    Phpass(phpass::PhpassHash),
     Django(django::DjangoHash),
     Ldap(ldap::LdapHash),
     Mssql(mssql::MssqlHash),
@@ -136,6 +148,12 @@ impl Material {
         match self {
             Material::Cisco(m) => m,
             Material::Digest(m) => m,
+            Material::Bcrypt(m) => m,
+            Material::Argon2(m) => m,
+            Material::ShaCrypt(m) => m,
+            Material::Md5Crypt(m) => m,
+            Material::Pbkdf2(m) => m,
+            Material::Phpass(m) => m,
             Material::Django(m) => m,
             Material::Ldap(m) => m,
             Material::Mssql(m) => m,
@@ -162,22 +180,79 @@ impl fmt::Debug for StoredHash {
 }
 
 /// Identifies a self-describing string by its prefix, without parsing it.
+/// Each family recognises its own markers; the first that claims the string wins.
 pub fn detect(stored: &str) -> Option<Scheme> {
     let s = stored.trim();
-    if let Some(rest) = s.strip_prefix('$') {
-        let id = rest.split('$').next().unwrap_or_default();
-        return match id {
-            "3" => Some(Scheme::Nthash3),
-            "A" => Some(Scheme::MysqlCachingSha2),
-            _ => None,
-        };
-    }
-    spring::detect(s)
+    detect_mcf(s)
+        .or_else(|| spring::detect(s))
+        .or_else(|| detect_pbkdf2_tags(s))
         .or_else(|| ldap::detect(s))
         .or_else(|| django::detect(s))
         .or_else(|| mysql::detect(s))
         .or_else(|| postgres::detect(s))
         .or_else(|| mssql::detect(s))
+}
+
+/// Modular-crypt `$id$…` strings, phpass/Drupal markers and grub's PBKDF2.
+fn detect_mcf(s: &str) -> Option<Scheme> {
+    if let Some(rest) = s.strip_prefix('$') {
+        let id = rest.split('$').next().unwrap_or_default();
+        return match id {
+            "2" => Some(Scheme::Bcrypt2),
+            "2a" => Some(Scheme::Bcrypt2a),
+            "2b" => Some(Scheme::Bcrypt2b),
+            "2x" => Some(Scheme::Bcrypt2x),
+            "2y" => Some(Scheme::Bcrypt2y),
+            "bcrypt-sha256" => Some(Scheme::PasslibBcryptSha256),
+            "wp" if rest.starts_with("wp$2") => Some(Scheme::WordpressBcrypt),
+            "argon2d" => Some(Scheme::Argon2d),
+            "argon2i" => Some(Scheme::Argon2i),
+            "argon2id" => Some(Scheme::Argon2id),
+            "5" => Some(Scheme::Sha256Crypt),
+            "6" => Some(Scheme::Sha512Crypt),
+            "1" => Some(Scheme::Md5Crypt),
+            "apr1" => Some(Scheme::AprMd5Crypt),
+            "pbkdf2" => Some(Scheme::PasslibPbkdf2Sha1),
+            "pbkdf2-sha256" => Some(Scheme::PasslibPbkdf2Sha256),
+            "pbkdf2-sha512" => Some(Scheme::PasslibPbkdf2Sha512),
+            "P" => Some(Scheme::PhpassP),
+            "H" => Some(Scheme::PhpassH),
+            "S" => Some(Scheme::Drupal7Sha512),
+            "3" => Some(Scheme::Nthash3),
+            "A" => Some(Scheme::MysqlCachingSha2),
+            _ => None,
+        };
+    }
+    // Drupal 7 marks Drupal 6 MD5 hashes it upgraded in place with `U`.
+    if let Some(rest) = s.strip_prefix("U$") {
+        return match rest.split('$').next() {
+            Some("S") => Some(Scheme::Drupal7Sha512),
+            Some("P") => Some(Scheme::PhpassP),
+            Some("H") => Some(Scheme::PhpassH),
+            _ => None,
+        };
+    }
+    if s.starts_with("grub.pbkdf2.") {
+        return Some(Scheme::GrubPbkdf2Sha512);
+    }
+    match s.split_once('$').map(|(algo, _)| algo) {
+        Some("pbkdf2_sha256") => Some(Scheme::DjangoPbkdf2Sha256),
+        Some("pbkdf2_sha1") => Some(Scheme::DjangoPbkdf2Sha1),
+        _ => None,
+    }
+}
+
+/// `{PKCS5S2}` and the `{PBKDF2…}` LDAP tags (other tags are `ldap::detect`'s).
+fn detect_pbkdf2_tags(s: &str) -> Option<Scheme> {
+    let rest = s.strip_prefix('{')?;
+    let tag = rest.split('}').next().unwrap_or_default();
+    match tag.to_ascii_uppercase().as_str() {
+        "PKCS5S2" => Some(Scheme::AtlassianPbkdf2Sha1),
+        "PBKDF2" | "PBKDF2-SHA1" => Some(Scheme::LdapPbkdf2Sha1),
+        "PBKDF2-SHA256" => Some(Scheme::LdapPbkdf2Sha256),
+        "PBKDF2-SHA512" => Some(Scheme::LdapPbkdf2Sha512),
+        _ => None,
+    }
 }
 
 /// The first few characters of a value, safe to put in an error message.
@@ -222,6 +297,36 @@ impl StoredHash {
             | Scheme::HmacSha256
             | Scheme::HmacSha384
             | Scheme::HmacSha512 => Material::Digest(digest::parse(scheme, stored, hints)?),
+            Scheme::Bcrypt2
+            | Scheme::Bcrypt2a
+            | Scheme::Bcrypt2b
+            | Scheme::Bcrypt2x
+            | Scheme::Bcrypt2y
+            | Scheme::PasslibBcryptSha256
+            | Scheme::WordpressBcrypt => Material::Bcrypt(bcrypt::parse(scheme, stored, limits)?),
+            Scheme::Argon2d | Scheme::Argon2i | Scheme::Argon2id => {
+                Material::Argon2(argon2::parse(scheme, stored, hints, limits)?)
+            }
+            Scheme::Sha256Crypt | Scheme::Sha512Crypt => {
+                Material::ShaCrypt(sha_crypt::parse(scheme, stored, limits)?)
+            }
+            Scheme::Md5Crypt | Scheme::AprMd5Crypt => {
+                Material::Md5Crypt(md5_crypt::parse(scheme, stored)?)
+            }
+            Scheme::PasslibPbkdf2Sha1
+            | Scheme::PasslibPbkdf2Sha256
+            | Scheme::PasslibPbkdf2Sha512
+            | Scheme::DjangoPbkdf2Sha1
+            | Scheme::DjangoPbkdf2Sha256
+            | Scheme::AtlassianPbkdf2Sha1
+            | Scheme::GrubPbkdf2Sha512
+            | Scheme::LdapPbkdf2Sha1
+            | Scheme::LdapPbkdf2Sha256
+            | Scheme::LdapPbkdf2Sha512
+            | Scheme::Pbkdf2Raw => Material::Pbkdf2(pbkdf2::parse(scheme, stored, hints, limits)?),
+            Scheme::PhpassP | Scheme::PhpassH | Scheme::Drupal7Sha512 => {
+                Material::Phpass(phpass::parse(scheme, stored, limits)?)
+            }
             Scheme::LdapMd5
             | Scheme::LdapSaltedMd5
             | Scheme::LdapSha1
@@ -271,7 +376,6 @@ impl StoredHash {
                 })
             }
         };
-        let _ = limits;
         Ok(Self { scheme, material })
     }
 

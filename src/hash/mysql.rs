@@ -8,7 +8,7 @@
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use super::encoding::{ct_eq, hash64_encode, hex};
+use super::encoding::{ct_eq, h64_encode, hex};
 use super::{Family, HashError, Limits, Param, Result, Scheme, Verdict};
 
 /// `caching_sha2_password` salt length (MySQL `CRYPT_SALT_LENGTH`).
@@ -234,7 +234,7 @@ const SHA256_CRYPT_ORDER: [usize; 32] = [
 /// The 43-character encoding of a SHA-256-crypt result.
 fn sha256_crypt_encode(raw: &[u8; 32]) -> String {
     let permuted: Vec<u8> = SHA256_CRYPT_ORDER.iter().map(|&i| raw[i]).collect();
-    hash64_encode(&permuted)
+    h64_encode(&permuted)
 }
 
 impl Family for MysqlHash {

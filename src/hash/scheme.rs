@@ -42,6 +42,7 @@ macro_rules! schemes {
 
 schemes! {
     // bcrypt and relatives
+    Bcrypt2 => "bcrypt_2", "bcrypt", true;
     Bcrypt2a => "bcrypt_2a", "bcrypt", true;
     Bcrypt2b => "bcrypt_2b", "bcrypt", true;
     Bcrypt2y => "bcrypt_2y", "bcrypt", true;
@@ -160,6 +161,7 @@ const ALIASES: &[(&str, &[Scheme])] = &[
             Scheme::Bcrypt2b,
             Scheme::Bcrypt2y,
             Scheme::Bcrypt2x,
+            Scheme::Bcrypt2,
         ],
     ),
     (

@@ -1,1 +1,11 @@
+//! The one integration test binary (a single binary links once and shares
+//! the log capture).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cli;
 mod hashcorpus;
+mod helpers;
+mod hook;
+mod logs;
+mod requests;
+mod runtime;
