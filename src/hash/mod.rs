@@ -8,9 +8,11 @@
 mod argon2;
 mod aspnet_identity;
 mod bcrypt;
+mod des_crypt;
 mod digest;
 mod encoding;
 mod error;
+mod firebase_scrypt;
 mod limits;
 mod md5_crypt;
 mod okta;
@@ -20,6 +22,7 @@ mod scheme;
 mod scrypt;
 mod sha_crypt;
 mod werkzeug;
+mod yescrypt;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -130,6 +133,9 @@ enum Material {
     Phpass(phpass::PhpassHash),
     Scrypt(scrypt::ScryptHash),
     Werkzeug(werkzeug::WerkzeugHash),
+    DesCrypt(des_crypt::DesCryptHash),
+    Yescrypt(yescrypt::YescryptHash),
+    Firebase(firebase_scrypt::FirebaseHash),
 }
 
 impl Material {
@@ -144,6 +150,9 @@ impl Material {
             Material::Phpass(m) => m,
             Material::Scrypt(m) => m,
             Material::Werkzeug(m) => m,
+            Material::DesCrypt(m) => m,
+            Material::Yescrypt(m) => m,
+            Material::Firebase(m) => m,
         }
     }
 }
@@ -190,6 +199,7 @@ pub fn detect(stored: &str) -> Option<Scheme> {
             "S" => Some(Scheme::Drupal7Sha512),
             "scrypt" => Some(Scheme::PasslibScrypt),
             "7" => Some(Scheme::Scrypt7),
+            "y" | "gy" => Some(Scheme::Yescrypt),
             _ => None,
         };
     }
@@ -217,6 +227,10 @@ pub fn detect(stored: &str) -> Option<Scheme> {
     }
     if s.starts_with("scrypt:") || s.starts_with("scrypt$") {
         return Some(Scheme::WerkzeugScrypt);
+    }
+    // BSDi extended DES: `_`, 4 count, 4 salt and 11 hash characters.
+    if s.len() == 20 && s.starts_with('_') {
+        return Some(Scheme::BsdiCrypt);
     }
     if s.starts_with("grub.pbkdf2.") {
         return Some(Scheme::GrubPbkdf2Sha512);
@@ -305,6 +319,13 @@ impl StoredHash {
             }
             Scheme::AspnetIdentityV2 | Scheme::AspnetIdentityV3 => {
                 Material::Pbkdf2(aspnet_identity::parse(scheme, stored, limits)?)
+            }
+            Scheme::Yescrypt => Material::Yescrypt(yescrypt::parse(scheme, stored, limits)?),
+            Scheme::FirebaseScrypt => {
+                Material::Firebase(firebase_scrypt::parse(scheme, stored, hints, limits)?)
+            }
+            Scheme::DesCrypt | Scheme::BsdiCrypt => {
+                Material::DesCrypt(des_crypt::parse(scheme, stored, limits)?)
             }
             Scheme::WerkzeugPbkdf2 | Scheme::WerkzeugScrypt | Scheme::WerkzeugHmac => {
                 Material::Werkzeug(werkzeug::parse(scheme, stored, hints, limits)?)
