@@ -464,4 +464,13 @@ mod tests {
             Err(HashError::CostTooHigh { value: 725, .. })
         ));
     }
+
+    #[test]
+    fn detect_recognises_this_family() {
+        for (stored, scheme) in [("_J9..CCCCXBrJUJV154M", Scheme::BsdiCrypt)] {
+            assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
+        }
+        // Traditional DES is 13 bare characters: never guessed.
+        assert_eq!(super::super::detect("CCNf8Sbh3HDfQ"), None);
+    }
 }

@@ -194,6 +194,7 @@ pub fn detect(stored: &str) -> Option<Scheme> {
             "pbkdf2" => Some(Scheme::PasslibPbkdf2Sha1),
             "pbkdf2-sha256" => Some(Scheme::PasslibPbkdf2Sha256),
             "pbkdf2-sha512" => Some(Scheme::PasslibPbkdf2Sha512),
+            "p5k2" => pbkdf2::detect_p5k2(s),
             "P" => Some(Scheme::PhpassP),
             "H" => Some(Scheme::PhpassH),
             "S" => Some(Scheme::Drupal7Sha512),
@@ -313,6 +314,8 @@ impl StoredHash {
             | Scheme::LdapPbkdf2Sha1
             | Scheme::LdapPbkdf2Sha256
             | Scheme::LdapPbkdf2Sha512
+            | Scheme::CtaPbkdf2Sha1
+            | Scheme::DlitzPbkdf2Sha1
             | Scheme::Pbkdf2Raw => Material::Pbkdf2(pbkdf2::parse(scheme, stored, hints, limits)?),
             Scheme::PasslibScrypt | Scheme::Scrypt7 | Scheme::ScryptRaw => {
                 Material::Scrypt(scrypt::parse(scheme, stored, hints, limits)?)

@@ -167,4 +167,20 @@ mod tests {
             Err(HashError::CostTooHigh { .. })
         ));
     }
+
+    #[test]
+    fn detect_recognises_this_family() {
+        for (stored, scheme) in [
+            (
+                "$y$j0/$LdJM$k7BXzSDuoGHW56SY3HxROCiA0gWRscZe2aA0q5oHPM0",
+                Scheme::Yescrypt,
+            ),
+            (
+                "$gy$j9T$onZ3Ez4Sv2a8fP8bQgYrG0$s2ZSrMfEDVLCoKBwDk0YcGuhOX6Xr1Q6NaJ7zmuKW33",
+                Scheme::Yescrypt,
+            ),
+        ] {
+            assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
+        }
+    }
 }
