@@ -134,6 +134,19 @@ pub(crate) fn h64_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Reads a little-endian number written in crypt characters (least
+/// significant six bits first), as BSDi, `$7$` and phpass store counts.
+pub(crate) fn h64_int(s: &str) -> Option<u64> {
+    if s.len() > 10 {
+        return None;
+    }
+    let mut v = 0u64;
+    for (i, c) in s.bytes().enumerate() {
+        v |= u64::from(h64_value(c)?) << (6 * i);
+    }
+    Some(v)
+}
+
 /// Encodes with a custom 64-character alphabet in the usual big-endian bit
 /// order, no padding (the inverse of [`b64_with_alphabet`]).
 pub(crate) fn b64_encode_with_alphabet(bytes: &[u8], alphabet: &str) -> Option<String> {
@@ -206,6 +219,9 @@ mod tests {
             let enc = h64_encode(&bytes);
             assert_eq!(h64_decode(&enc), Some(bytes));
         }
+        // "./" is 0 and 1: the lowest bits come first.
+        assert_eq!(h64_int("/."), Some(1));
+        assert_eq!(h64_int("./"), Some(64));
         assert_eq!(h64_decode("a"), None);
         assert_eq!(h64_decode("a!"), None);
         // Two characters carry one byte: the second may only hold two bits.
