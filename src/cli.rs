@@ -66,4 +66,7 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
     /// Inspect and validate the configuration.
     #[command(subcommand)]
     Config(crate::cmd::config::ConfigCommand),
+    /// Identify and verify legacy password hashes; list supported schemes.
+    #[command(subcommand)]
+    Hash(crate::cmd::hash::HashCommand),
 }

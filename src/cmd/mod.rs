@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches after loading settings and logging.
 
 pub mod config;
+pub mod hash;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args, settings).await,
         Command::Config(cmd) => self::config::run(cmd, settings, &sources).await,
+        Command::Hash(cmd) => hash::run(cmd, &settings.hash.limits),
     }
 }
 

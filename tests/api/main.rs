@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli;
+mod hash_cli;
 mod hashcorpus;
 mod helpers;
 mod hook;
