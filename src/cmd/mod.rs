@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches after loading settings and logging.
 
+pub mod audit;
 pub mod config;
 pub mod serve;
 
