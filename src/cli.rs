@@ -66,4 +66,10 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
     /// Inspect and validate the configuration.
     #[command(subcommand)]
     Config(crate::cmd::config::ConfigCommand),
+    /// Register and manage the Okta password-import inline hook.
+    #[command(subcommand)]
+    Hook(crate::cmd::hook::HookCommand),
+    /// Development helpers: a local Okta stand-in.
+    #[command(subcommand)]
+    Dev(crate::cmd::dev::DevCommand),
 }

@@ -472,6 +472,7 @@ const OTHER_KNOWN_VARS: &[&str] = &[
     "PASSBRIDGE_TEST_PG_URL",
     "PASSBRIDGE_TEST_MYSQL_URL",
     "PASSBRIDGE_HASHCORPUS",
+    "PASSBRIDGE_DEV_OKTA_TOKEN",
 ];
 
 /// Where settings came from, for `config check`.

@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod config;
+pub mod dev;
+pub mod hook;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -27,6 +29,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args, settings).await,
         Command::Config(cmd) => self::config::run(cmd, settings, &sources).await,
+        Command::Hook(cmd) => hook::run(cmd, &settings).await,
+        Command::Dev(cmd) => dev::run(cmd, &settings).await,
     }
 }
 
