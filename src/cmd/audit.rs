@@ -63,7 +63,10 @@ impl AuditReport {
                     if name.contains("salt") || name.contains("digest") {
                         continue;
                     }
-                    *self.parameters.entry(format!("{scheme} {name}={value}")).or_default() += 1;
+                    *self
+                        .parameters
+                        .entry(format!("{scheme} {name}={value}"))
+                        .or_default() += 1;
                 }
                 if hash.okta_native().is_some() {
                     self.okta_native += 1;
@@ -97,8 +100,16 @@ impl AuditReport {
         if !self.problem_counts.is_empty() {
             println!("\nproblems (row ids):");
             for (kind, n) in &self.problem_counts {
-                let ids = self.problems.get(kind).map(|v| v.join(", ")).unwrap_or_default();
-                let more = if *n as usize > MAX_LISTED_IDS { ", …" } else { "" };
+                let ids = self
+                    .problems
+                    .get(kind)
+                    .map(|v| v.join(", "))
+                    .unwrap_or_default();
+                let more = if *n as usize > MAX_LISTED_IDS {
+                    ", …"
+                } else {
+                    ""
+                };
                 println!("  {kind} ({n}): {ids}{more}");
             }
         }
@@ -130,7 +141,14 @@ pub async fn run(args: AuditArgs, settings: &Settings) -> anyhow::Result<ExitCod
         .query
         .or_else(|| settings.import.query.clone())
         .context("no audit query: pass --query 'SELECT id, password_hash FROM users' or set PASSBRIDGE_IMPORT_QUERY")?;
-    let pool = db::connect(&url, PoolSettings { max_connections: 1, ..PoolSettings::default() }).await?;
+    let pool = db::connect(
+        &url,
+        PoolSettings {
+            max_connections: 1,
+            ..PoolSettings::default()
+        },
+    )
+    .await?;
     let mut report = AuditReport::default();
     let mut rows = sqlx::query(&query).fetch(&pool);
     while let Some(row) = rows.try_next().await.context("reading the legacy table")? {
@@ -138,15 +156,24 @@ pub async fn run(args: AuditArgs, settings: &Settings) -> anyhow::Result<ExitCod
         let parsed = match text_column(&row, "password_hash") {
             Ok(Some(hash)) => {
                 let hints = Hints {
-                    salt: text_column(&row, "salt").ok().flatten().filter(|s| !s.is_empty()),
+                    salt: text_column(&row, "salt")
+                        .ok()
+                        .flatten()
+                        .filter(|s| !s.is_empty()),
                     username: text_column(&row, "login").ok().flatten(),
                     params: settings.legacy.params.clone(),
                 };
-                let scheme = text_column(&row, "scheme").ok().flatten().filter(|s| !s.trim().is_empty());
+                let scheme = text_column(&row, "scheme")
+                    .ok()
+                    .flatten()
+                    .filter(|s| !s.trim().is_empty());
                 let scheme = scheme.as_deref().or(settings.legacy.scheme.as_deref());
                 StoredHash::parse_with(scheme, &hash, &hints, &settings.hash.limits)
             }
-            Ok(None) => Err(crate::hash::HashError::malformed("none", "password_hash is NULL")),
+            Ok(None) => Err(crate::hash::HashError::malformed(
+                "none",
+                "password_hash is NULL",
+            )),
             Err(e) => anyhow::bail!("{e}"),
         };
         report.add(id, parsed);
@@ -156,5 +183,9 @@ pub async fn run(args: AuditArgs, settings: &Settings) -> anyhow::Result<ExitCod
     } else {
         report.print();
     }
-    Ok(if report.problem_counts.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.problem_counts.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
