@@ -192,7 +192,8 @@ pub(crate) fn detect(stored: &str) -> Option<Scheme> {
         "bcrypt" if rest.starts_with("$2") => Some(Scheme::SpringBcrypt),
         "argon2" if rest.starts_with("$argon2") => Some(Scheme::SpringArgon2),
         "scrypt" if rest.starts_with('$') => Some(Scheme::SpringScrypt),
-        "pbkdf2" if !rest.is_empty() => Some(Scheme::SpringPbkdf2),
+        // LDAP's `{PBKDF2}rounds$salt$hash` has '$'; Spring's hex/Base64 has none.
+        "pbkdf2" if !rest.is_empty() && !rest.contains('$') => Some(Scheme::SpringPbkdf2),
         "noop" => Some(Scheme::SpringNoop),
         _ if id.eq_ignore_ascii_case("sha256") && is_hex_of(rest, STANDARD_SALT + 32) => {
             Some(Scheme::SpringSha256)
