@@ -226,7 +226,9 @@ pub fn detect(stored: &str) -> Option<Scheme> {
     if s.starts_with("pbkdf2:") || s.starts_with("pbkdf2$") {
         return Some(Scheme::WerkzeugPbkdf2);
     }
-    if s.starts_with("scrypt:") || s.starts_with("scrypt$") {
+    // Werkzeug's bare `scrypt$salt$hex`; Django's `scrypt$N$salt$r$p$hash`
+    // has more fields.
+    if s.starts_with("scrypt:") || (s.starts_with("scrypt$") && s.matches('$').count() == 2) {
         return Some(Scheme::WerkzeugScrypt);
     }
     // BSDi extended DES: `_`, 4 count, 4 salt and 11 hash characters.
