@@ -69,4 +69,10 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
     /// Identify and verify legacy password hashes; list supported schemes.
     #[command(subcommand)]
     Hash(crate::cmd::hash::HashCommand),
+    /// Register and manage the Okta password-import inline hook.
+    #[command(subcommand)]
+    Hook(crate::cmd::hook::HookCommand),
+    /// Development helpers: a local Okta stand-in.
+    #[command(subcommand)]
+    Dev(crate::cmd::dev::DevCommand),
 }

@@ -472,6 +472,7 @@ const OTHER_KNOWN_VARS: &[&str] = &[
     "PASSBRIDGE_TEST_PG_URL",
     "PASSBRIDGE_TEST_MYSQL_URL",
     "PASSBRIDGE_HASHCORPUS",
+    "PASSBRIDGE_DEV_OKTA_TOKEN",
 ];
 
 /// Where settings came from, for `config check`.
@@ -720,6 +721,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(bad.contains("PASSBRIDGE_LISTEN"), "{bad}");
+    }
+
+    #[test]
+    fn the_example_file_matches_the_settings() {
+        let example: Settings = toml::from_str(include_str!("../passbridge.example.toml")).unwrap();
+        assert_eq!(example.hook.header, "Authorization");
+        assert_eq!(example.hash.limits, crate::hash::Limits::default());
+        assert_eq!(example.legacy.query_timeout, Duration::from_secs(1));
     }
 
     #[test]

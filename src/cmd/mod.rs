@@ -1,7 +1,10 @@
 //! One module per subcommand; `run` dispatches after loading settings and logging.
 
+pub mod audit;
 pub mod config;
+pub mod dev;
 pub mod hash;
+pub mod hook;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -28,6 +31,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args, settings).await,
         Command::Config(cmd) => self::config::run(cmd, settings, &sources).await,
         Command::Hash(cmd) => hash::run(cmd, &settings.hash.limits),
+        Command::Hook(cmd) => hook::run(cmd, &settings).await,
+        Command::Dev(cmd) => dev::run(cmd, &settings).await,
     }
 }
 

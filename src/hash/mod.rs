@@ -256,8 +256,9 @@ fn detect_mcf(s: &str) -> Option<Scheme> {
     if s.starts_with("pbkdf2:") || s.starts_with("pbkdf2$") {
         return Some(Scheme::WerkzeugPbkdf2);
     }
-    // Django's `scrypt$N$salt$r$p$hash` has six fields; Werkzeug's `scrypt$salt$hash` three.
-    if s.starts_with("scrypt:") || (s.starts_with("scrypt$") && s.split('$').count() != 6) {
+    // Werkzeug's bare `scrypt$salt$hex`; Django's `scrypt$N$salt$r$p$hash`
+    // has more fields.
+    if s.starts_with("scrypt:") || (s.starts_with("scrypt$") && s.matches('$').count() == 2) {
         return Some(Scheme::WerkzeugScrypt);
     }
     // BSDi extended DES: `_`, 4 count, 4 salt and 11 hash characters.

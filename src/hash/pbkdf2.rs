@@ -15,8 +15,11 @@ use super::{
     Family, HashError, Hints, Limits, OktaHash, OktaPbkdf2Digest, Param, Result, Scheme, Verdict,
 };
 
-/// Longest derived key accepted (more only multiplies the work).
+/// Longest derived key accepted for parsing a `dklen` hint.
 const MAX_DK_BYTES: usize = 1024;
+/// Most PRF output blocks a key may span: each block repeats all the
+/// iterations, so this bounds the work at 16 times the iteration ceiling.
+const MAX_DK_BLOCKS: usize = 16;
 /// Iterations Atlassian's `{PKCS5S2}` always uses.
 const ATLASSIAN_ITERATIONS: u32 = 10_000;
 
@@ -31,6 +34,17 @@ pub(crate) enum Prf {
 }
 
 impl Prf {
+    /// Output size of the hash, the natural derived-key length.
+    pub(crate) fn output_len(self) -> usize {
+        match self {
+            Self::Sha1 => 20,
+            Self::Sha224 => 28,
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+
     /// Name as written in parameters (`sha256`).
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -105,7 +119,7 @@ impl Pbkdf2Hash {
             value: iterations,
             limit: u64::from(limits.pbkdf2_iterations),
         })?;
-        if dk.is_empty() || dk.len() > MAX_DK_BYTES {
+        if dk.is_empty() || dk.len() > MAX_DK_BLOCKS * prf.output_len() {
             return Err(HashError::malformed(
                 scheme,
                 format!("derived key is {} bytes", dk.len()),
@@ -776,6 +790,16 @@ mod tests {
         assert!(matches!(
             parse(Scheme::Pbkdf2Raw, "00", &none, &limits),
             Err(HashError::MissingHint { .. })
+        ));
+        // A key spanning more than 16 PRF blocks multiplies the work: refused.
+        let long = Hints::default()
+            .with_salt("salt")
+            .with_param("algorithm", "sha1")
+            .with_param("iterations", "1")
+            .with_param("encoding", "hex");
+        assert!(matches!(
+            parse(Scheme::Pbkdf2Raw, &"ab".repeat(20 * 16 + 1), &long, &limits),
+            Err(HashError::Malformed { .. })
         ));
     }
 

@@ -338,5 +338,10 @@ mod tests {
         ] {
             assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
         }
+        // Django's scrypt has the same first word but six fields.
+        assert_ne!(
+            super::super::detect("scrypt$16384$salt$8$1$aGFzaA=="),
+            Some(Scheme::WerkzeugScrypt)
+        );
     }
 }

@@ -46,8 +46,10 @@ fn param_string(v: &Value) -> Option<String> {
 fn parse_record(line: usize, text: &str) -> Result<Record, String> {
     let v: Value = serde_json::from_str(text).map_err(|e| format!("line {line}: {e}"))?;
     let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-    let mut hints = Hints::default();
-    hints.salt = field("salt");
+    let mut hints = Hints {
+        salt: field("salt"),
+        ..Hints::default()
+    };
     if let Some(Value::Object(params)) = v.get("params") {
         let mut map = BTreeMap::new();
         for (k, val) in params {

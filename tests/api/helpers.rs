@@ -206,8 +206,10 @@ pub fn random_secret() -> SecretString {
 /// Settings for a test app on `db`: port 0, the users table, one secret, the
 /// ledger in the same database for servers and next to the file for SQLite.
 pub fn test_settings(db: &TestDb, secret: &SecretString) -> Settings {
-    let mut s = Settings::default();
-    s.listen = "127.0.0.1:0".parse().expect("addr");
+    let mut s = Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Settings::default()
+    };
     s.legacy.url = Some(db.url.clone());
     s.legacy.query = Some(db.lookup_query());
     s.hook.secrets = vec![secret.clone()];

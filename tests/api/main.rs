@@ -8,5 +8,6 @@ mod hashcorpus;
 mod helpers;
 mod hook;
 mod logs;
+mod okta_standin;
 mod requests;
 mod runtime;
