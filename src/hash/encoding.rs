@@ -227,4 +227,13 @@ mod tests {
         // Two characters carry one byte: the second may only hold two bits.
         assert_eq!(h64_decode("zz"), None);
     }
+
+    #[test]
+    fn h64_encodes_little_endian_groups() {
+        // 0x000000 -> "....", one byte 0x01 -> "/." (passlib h64 layout).
+        assert_eq!(h64_encode(&[0, 0, 0]), "....");
+        assert_eq!(h64_encode(&[1]), "/.");
+        assert_eq!(h64_encode(&[0xff, 0xff]), "zzD");
+        assert_eq!(h64_encode(&[0xff; 3]), "zzzz");
+    }
 }

@@ -8,19 +8,27 @@
 mod argon2;
 mod aspnet_identity;
 mod bcrypt;
+mod cisco;
 mod des_crypt;
 mod digest;
+mod django;
 mod encoding;
 mod error;
 mod firebase_scrypt;
+mod ldap;
 mod limits;
 mod md5_crypt;
+mod mssql;
+mod mysql;
+mod nthash;
 mod okta;
 mod pbkdf2;
 mod phpass;
+mod postgres;
 mod scheme;
 mod scrypt;
 mod sha_crypt;
+mod spring;
 mod werkzeug;
 mod yescrypt;
 
@@ -124,6 +132,7 @@ pub(crate) trait Family: Send + Sync {
 
 /// Decoded material, one variant per family implementation.
 enum Material {
+    Cisco(cisco::CiscoHash),
     Digest(digest::DigestHash),
     Bcrypt(bcrypt::BcryptHash),
     Argon2(argon2::Argon2Hash),
@@ -136,11 +145,19 @@ enum Material {
     DesCrypt(des_crypt::DesCryptHash),
     Yescrypt(yescrypt::YescryptHash),
     Firebase(firebase_scrypt::FirebaseHash),
+    Django(django::DjangoHash),
+    Ldap(ldap::LdapHash),
+    Mssql(mssql::MssqlHash),
+    Mysql(mysql::MysqlHash),
+    Nthash(nthash::NtHash),
+    Postgres(postgres::PostgresHash),
+    Spring(spring::SpringHash),
 }
 
 impl Material {
     fn family(&self) -> &dyn Family {
         match self {
+            Material::Cisco(m) => m,
             Material::Digest(m) => m,
             Material::Bcrypt(m) => m,
             Material::Argon2(m) => m,
@@ -153,6 +170,13 @@ impl Material {
             Material::DesCrypt(m) => m,
             Material::Yescrypt(m) => m,
             Material::Firebase(m) => m,
+            Material::Django(m) => m,
+            Material::Ldap(m) => m,
+            Material::Mssql(m) => m,
+            Material::Mysql(m) => m,
+            Material::Nthash(m) => m,
+            Material::Postgres(m) => m,
+            Material::Spring(m) => m,
         }
     }
 }
@@ -172,8 +196,22 @@ impl fmt::Debug for StoredHash {
 }
 
 /// Identifies a self-describing string by its prefix, without parsing it.
+/// Each family recognises its own markers; the first that claims the string wins.
 pub fn detect(stored: &str) -> Option<Scheme> {
     let s = stored.trim();
+    detect_mcf(s)
+        .or_else(|| spring::detect(s))
+        .or_else(|| detect_pbkdf2_tags(s))
+        .or_else(|| ldap::detect(s))
+        .or_else(|| django::detect(s))
+        .or_else(|| mysql::detect(s))
+        .or_else(|| postgres::detect(s))
+        .or_else(|| mssql::detect(s))
+        .or_else(|| aspnet_identity::detect(s))
+}
+
+/// Modular-crypt `$id$…` strings, phpass/Drupal markers and grub's PBKDF2.
+fn detect_mcf(s: &str) -> Option<Scheme> {
     if let Some(rest) = s.strip_prefix('$') {
         let id = rest.split('$').next().unwrap_or_default();
         return match id {
@@ -201,16 +239,8 @@ pub fn detect(stored: &str) -> Option<Scheme> {
             "scrypt" => Some(Scheme::PasslibScrypt),
             "7" => Some(Scheme::Scrypt7),
             "y" | "gy" => Some(Scheme::Yescrypt),
-            _ => None,
-        };
-    }
-    if let Some(rest) = s.strip_prefix('{') {
-        let tag = rest.split('}').next().unwrap_or_default();
-        return match tag.to_ascii_uppercase().as_str() {
-            "PKCS5S2" => Some(Scheme::AtlassianPbkdf2Sha1),
-            "PBKDF2" | "PBKDF2-SHA1" => Some(Scheme::LdapPbkdf2Sha1),
-            "PBKDF2-SHA256" => Some(Scheme::LdapPbkdf2Sha256),
-            "PBKDF2-SHA512" => Some(Scheme::LdapPbkdf2Sha512),
+            "3" => Some(Scheme::Nthash3),
+            "A" => Some(Scheme::MysqlCachingSha2),
             _ => None,
         };
     }
@@ -238,14 +268,24 @@ pub fn detect(stored: &str) -> Option<Scheme> {
     if s.starts_with("grub.pbkdf2.") {
         return Some(Scheme::GrubPbkdf2Sha512);
     }
-    if let Some((algo, _)) = s.split_once('$') {
-        return match algo {
-            "pbkdf2_sha256" => Some(Scheme::DjangoPbkdf2Sha256),
-            "pbkdf2_sha1" => Some(Scheme::DjangoPbkdf2Sha1),
-            _ => None,
-        };
+    match s.split_once('$').map(|(algo, _)| algo) {
+        Some("pbkdf2_sha256") => Some(Scheme::DjangoPbkdf2Sha256),
+        Some("pbkdf2_sha1") => Some(Scheme::DjangoPbkdf2Sha1),
+        _ => None,
     }
-    aspnet_identity::detect(s)
+}
+
+/// `{PKCS5S2}` and the `{PBKDF2…}` LDAP tags (other tags are `ldap::detect`'s).
+fn detect_pbkdf2_tags(s: &str) -> Option<Scheme> {
+    let rest = s.strip_prefix('{')?;
+    let tag = rest.split('}').next().unwrap_or_default();
+    match tag.to_ascii_uppercase().as_str() {
+        "PKCS5S2" => Some(Scheme::AtlassianPbkdf2Sha1),
+        "PBKDF2" | "PBKDF2-SHA1" => Some(Scheme::LdapPbkdf2Sha1),
+        "PBKDF2-SHA256" => Some(Scheme::LdapPbkdf2Sha256),
+        "PBKDF2-SHA512" => Some(Scheme::LdapPbkdf2Sha512),
+        _ => None,
+    }
 }
 
 /// The first few characters of a value, safe to put in an error message.
@@ -338,11 +378,47 @@ impl StoredHash {
             Scheme::PhpassP | Scheme::PhpassH | Scheme::Drupal7Sha512 => {
                 Material::Phpass(phpass::parse(scheme, stored, limits)?)
             }
-            other => {
-                return Err(HashError::Unsupported {
-                    scheme: other.as_str(),
-                    reason: "not implemented yet".into(),
-                })
+            Scheme::LdapMd5
+            | Scheme::LdapSaltedMd5
+            | Scheme::LdapSha1
+            | Scheme::LdapSaltedSha1
+            | Scheme::LdapSha256
+            | Scheme::LdapSaltedSha256
+            | Scheme::LdapSha384
+            | Scheme::LdapSaltedSha384
+            | Scheme::LdapSha512
+            | Scheme::LdapSaltedSha512
+            | Scheme::LdapCrypt => Material::Ldap(ldap::parse(scheme, stored, hints, limits)?),
+            Scheme::Mysql323 | Scheme::Mysql41 | Scheme::MysqlCachingSha2 => {
+                Material::Mysql(mysql::parse(scheme, stored, limits)?)
+            }
+            Scheme::Mssql2000 | Scheme::Mssql2005 | Scheme::Mssql2012 => {
+                Material::Mssql(mssql::parse(scheme, stored)?)
+            }
+            Scheme::Nthash | Scheme::Nthash3 => {
+                Material::Nthash(nthash::parse(scheme, stored, hints)?)
+            }
+            Scheme::DjangoArgon2
+            | Scheme::DjangoBcrypt
+            | Scheme::DjangoBcryptSha256
+            | Scheme::DjangoScrypt
+            | Scheme::DjangoSaltedMd5
+            | Scheme::DjangoSaltedSha1
+            | Scheme::DjangoUnsaltedMd5
+            | Scheme::DjangoUnsaltedSha1
+            | Scheme::DjangoDesCrypt => Material::Django(django::parse(scheme, stored, limits)?),
+            Scheme::SpringBcrypt
+            | Scheme::SpringScrypt
+            | Scheme::SpringPbkdf2
+            | Scheme::SpringArgon2
+            | Scheme::SpringSha256
+            | Scheme::SpringMessageDigest
+            | Scheme::SpringNoop => Material::Spring(spring::parse(scheme, stored, hints, limits)?),
+            Scheme::CiscoType7 | Scheme::CiscoPix | Scheme::CiscoAsa => {
+                Material::Cisco(cisco::parse(scheme, stored, hints)?)
+            }
+            Scheme::PostgresMd5 | Scheme::PostgresScramSha256 => {
+                Material::Postgres(postgres::parse(scheme, stored, hints, limits)?)
             }
         };
         Ok(Self { scheme, material })
@@ -368,15 +444,25 @@ impl StoredHash {
         };
         let scheme = match SchemeName::parse(name)? {
             SchemeName::Exact(s) => s,
-            SchemeName::AnyOf(set) => match detect(stored) {
-                Some(found) if set.contains(&found) => found,
-                _ => {
-                    return Err(HashError::malformed(
-                        set.first().map_or("unknown", |s| s.as_str()),
-                        format!("value is not a {name} hash"),
-                    ))
+            SchemeName::AnyOf(set) => {
+                // A value that names no scheme goes to the set's only
+                // non-self-describing member (`mysql` + 16 hex is mysql323).
+                let fallback: Vec<Scheme> = set
+                    .iter()
+                    .copied()
+                    .filter(|s| !s.is_self_describing())
+                    .collect();
+                match (detect(stored), fallback.as_slice()) {
+                    (Some(found), _) if set.contains(&found) => found,
+                    (None, [only]) => *only,
+                    _ => {
+                        return Err(HashError::malformed(
+                            set.first().map_or("unknown", |s| s.as_str()),
+                            format!("value is not a {name} hash"),
+                        ))
+                    }
                 }
-            },
+            }
         };
         Self::parse_as(scheme, stored, hints, limits)
     }

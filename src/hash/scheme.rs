@@ -98,6 +98,7 @@ schemes! {
     DjangoSaltedSha1 => "django_salted_sha1", "django", true;
     DjangoUnsaltedMd5 => "django_unsalted_md5", "django", false;
     DjangoUnsaltedSha1 => "django_unsalted_sha1", "django", true;
+    DjangoDesCrypt => "django_des_crypt", "django", true;
     // LDAP userPassword tags
     LdapMd5 => "ldap_md5", "ldap", true;
     LdapSaltedMd5 => "ldap_salted_md5", "ldap", true;
@@ -182,7 +183,77 @@ const ALIASES: &[(&str, &[Scheme])] = &[
     ("sha256", &[Scheme::HexSha256]),
     ("sha512", &[Scheme::HexSha512]),
     ("ssha", &[Scheme::LdapSaltedSha1]),
-    ("mysql", &[Scheme::Mysql41]),
+    ("smd5", &[Scheme::LdapSaltedMd5]),
+    ("ssha256", &[Scheme::LdapSaltedSha256]),
+    ("ssha384", &[Scheme::LdapSaltedSha384]),
+    ("ssha512", &[Scheme::LdapSaltedSha512]),
+    (
+        "ldap",
+        &[
+            Scheme::LdapMd5,
+            Scheme::LdapSaltedMd5,
+            Scheme::LdapSha1,
+            Scheme::LdapSaltedSha1,
+            Scheme::LdapSha256,
+            Scheme::LdapSaltedSha256,
+            Scheme::LdapSha384,
+            Scheme::LdapSaltedSha384,
+            Scheme::LdapSha512,
+            Scheme::LdapSaltedSha512,
+            Scheme::LdapCrypt,
+        ],
+    ),
+    (
+        "mysql",
+        &[Scheme::Mysql41, Scheme::Mysql323, Scheme::MysqlCachingSha2],
+    ),
+    ("mysql_native_password", &[Scheme::Mysql41]),
+    ("old_password", &[Scheme::Mysql323]),
+    ("caching_sha2_password", &[Scheme::MysqlCachingSha2]),
+    (
+        "postgres",
+        &[Scheme::PostgresMd5, Scheme::PostgresScramSha256],
+    ),
+    (
+        "postgresql",
+        &[Scheme::PostgresMd5, Scheme::PostgresScramSha256],
+    ),
+    ("scram_sha_256", &[Scheme::PostgresScramSha256]),
+    (
+        "mssql",
+        &[Scheme::Mssql2000, Scheme::Mssql2005, Scheme::Mssql2012],
+    ),
+    ("ntlm", &[Scheme::Nthash]),
+    ("nt", &[Scheme::Nthash]),
+    ("type7", &[Scheme::CiscoType7]),
+    ("pix", &[Scheme::CiscoPix]),
+    ("asa", &[Scheme::CiscoAsa]),
+    (
+        "django",
+        &[
+            Scheme::DjangoArgon2,
+            Scheme::DjangoBcrypt,
+            Scheme::DjangoBcryptSha256,
+            Scheme::DjangoScrypt,
+            Scheme::DjangoSaltedMd5,
+            Scheme::DjangoSaltedSha1,
+            Scheme::DjangoUnsaltedMd5,
+            Scheme::DjangoUnsaltedSha1,
+            Scheme::DjangoDesCrypt,
+        ],
+    ),
+    (
+        "spring",
+        &[
+            Scheme::SpringBcrypt,
+            Scheme::SpringScrypt,
+            Scheme::SpringPbkdf2,
+            Scheme::SpringArgon2,
+            Scheme::SpringSha256,
+            Scheme::SpringMessageDigest,
+            Scheme::SpringNoop,
+        ],
+    ),
     (
         "scrypt",
         &[

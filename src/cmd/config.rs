@@ -1,0 +1,132 @@
+//! `passbridge config check`: validate settings, try the databases and the
+//! lookup query, print the effective settings with secrets redacted.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use secrecy::ExposeSecret;
+
+use super::serve::LegacyArgs;
+use crate::config::{Settings, Sources};
+use crate::db::PoolSettings;
+use crate::hash::{Hints, StoredHash};
+use crate::ledger::Ledger;
+use crate::legacy::LegacyDb;
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration, test the database connection and the lookup query, and print the effective settings (secrets redacted).
+    #[command(
+        after_help = "Examples:\n  passbridge config check\n  passbridge config check --config passbridge.toml --probe-user alice@example.com"
+    )]
+    Check {
+        /// Legacy database options.
+        #[command(flatten)]
+        legacy: LegacyArgs,
+        /// Also look up this login and report the scheme of its stored hash (never the hash).
+        #[arg(long, value_name = "LOGIN")]
+        probe_user: Option<String>,
+    },
+}
+
+/// Runs a `config` subcommand. Exit 0 when everything checks out, 1 otherwise.
+///
+/// # Errors
+/// Never for a failed check (that is exit code 1); only for I/O on stdout.
+pub async fn run(
+    cmd: ConfigCommand,
+    mut settings: Settings,
+    sources: &Sources,
+) -> anyhow::Result<ExitCode> {
+    let ConfigCommand::Check { legacy, probe_user } = cmd;
+    legacy.apply(&mut settings);
+    let mut ok = true;
+    let mut report = |good: bool, what: &str| {
+        ok &= good;
+        println!("[{}] {what}", if good { " ok " } else { "FAIL" });
+    };
+    match &sources.file {
+        Some(path) => report(true, &format!("config file {}", path.display())),
+        None => report(true, "no config file (defaults + environment + flags)"),
+    }
+    for name in &sources.unknown_env {
+        report(
+            false,
+            &format!("unknown environment variable {name} (typo?)"),
+        );
+    }
+    match settings.validate_for_serve() {
+        Ok(()) => report(true, "settings are complete"),
+        Err(e) => report(false, &e.to_string()),
+    }
+    if let (Some(url), Some(query)) = (&settings.legacy.url, &settings.legacy.query) {
+        let pool = PoolSettings {
+            max_connections: 1,
+            acquire_timeout: settings.legacy.connect_timeout,
+        };
+        match LegacyDb::connect(
+            url,
+            query.clone(),
+            None,
+            pool,
+            settings.legacy.query_timeout,
+        ) {
+            Ok(db) => {
+                let probe = probe_user
+                    .clone()
+                    .unwrap_or_else(|| "passbridge-config-check@invalid".to_owned());
+                match db.find_user(&probe).await {
+                    Ok(None) if probe_user.is_none() => report(
+                        true,
+                        &format!("legacy database {url} answers the lookup query"),
+                    ),
+                    Ok(None) => report(false, &format!("no legacy row for {probe}")),
+                    Ok(Some(user)) => {
+                        let hints = Hints {
+                            salt: user.salt.clone(),
+                            username: Some(probe.clone()),
+                            params: settings.legacy.params.clone(),
+                        };
+                        let scheme = user.scheme.as_deref().or(settings.legacy.scheme.as_deref());
+                        match StoredHash::parse_with(
+                            scheme,
+                            user.password_hash.expose_secret(),
+                            &hints,
+                            &settings.hash.limits,
+                        ) {
+                            Ok(h) => report(
+                                true,
+                                &format!(
+                                    "{probe}: stored hash is {} (okta native: {})",
+                                    h.scheme(),
+                                    h.okta_native().is_some()
+                                ),
+                            ),
+                            Err(e) => report(false, &format!("{probe}: {e}")),
+                        }
+                    }
+                    Err(e) => report(false, &format!("legacy database {url}: {e}")),
+                }
+            }
+            Err(e) => report(false, &e.to_string()),
+        }
+    }
+    let ledger_url = settings.ledger_url();
+    match Ledger::connect(&ledger_url).await {
+        Ok(_) => report(
+            true,
+            &format!("ledger {ledger_url} reachable, migrations applied"),
+        ),
+        Err(e) => report(false, &format!("ledger: {e}")),
+    }
+    println!(
+        "\n# effective settings (secrets redacted)\n{}",
+        settings.to_redacted_toml()
+    );
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

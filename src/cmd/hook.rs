@@ -1,0 +1,490 @@
+//! `passbridge hook`: register and manage the Okta password-import inline
+//! hook that points at `passbridge serve`.
+//!
+//! The API token comes from `OKTA_API_TOKEN` (or the config file), never from
+//! a flag. A hook secret generated here is printed exactly once, on stdout,
+//! with how to hand it to `serve`; a secret given in `PASSBRIDGE_HOOK_SECRET`
+//! is never printed.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+use url::Url;
+
+use crate::config::Settings;
+use crate::okta::{
+    check_org_url, ClientConfig, HookHeader, InlineHook, InlineHookCreate, OktaClient,
+    PASSWORD_IMPORT_HOOK_TYPE,
+};
+
+/// Default display name of the hook.
+pub const DEFAULT_HOOK_NAME: &str = "passbridge password import";
+
+/// Which org to talk to (overrides `OKTA_ORG_URL`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OrgArgs {
+    /// Okta org URL, e.g. https://example.okta.com [env: OKTA_ORG_URL]. The API
+    /// token is read from OKTA_API_TOKEN only.
+    #[arg(long, value_name = "URL")]
+    pub okta_org: Option<Url>,
+}
+
+/// `passbridge hook …`
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum HookCommand {
+    /// Create the password-import inline hook pointing at `passbridge serve`.
+    #[command(
+        long_about = "Create the org's password-import inline hook (POST /api/v1/inlineHooks, \
+type com.okta.user.credential.password.import, channel HTTP, authScheme HEADER). Okta then \
+sends the secret in the auth header on every call; `passbridge serve` must be given the same \
+secret in PASSBRIDGE_HOOK_SECRET.\n\nThe secret is PASSBRIDGE_HOOK_SECRET if set (the first one \
+during a rotation); otherwise a strong one is generated and printed once. Okta allows one \
+password-import hook per org: registering fails if one exists, unless --replace, which \
+updates the existing hook in place (same id, no gap in sign-ins).",
+        after_help = "Example:\n  OKTA_ORG_URL=https://example.okta.com OKTA_API_TOKEN=... \\\n    passbridge hook register --url https://passbridge.example.com/hooks/password-import"
+    )]
+    Register {
+        /// The hook's public URL, e.g. https://passbridge.example.com/hooks/password-import.
+        /// Okta requires https (http only towards a loopback stand-in).
+        #[arg(long, value_name = "URL")]
+        url: Url,
+        /// Display name in the Admin Console.
+        #[arg(long, default_value = DEFAULT_HOOK_NAME)]
+        name: String,
+        /// Update the org's existing password-import hook instead of failing.
+        #[arg(long)]
+        replace: bool,
+        /// Header Okta sends the secret in [default: hook.header, i.e. Authorization].
+        #[arg(long, value_name = "NAME")]
+        auth_header: Option<String>,
+        /// Extra header Okta sends with every call, KEY=VALUE (repeatable). Values
+        /// given here show in the process list: do not put secrets here.
+        #[arg(long = "header", value_name = "KEY=VALUE")]
+        headers: Vec<String>,
+        /// Org selection.
+        #[command(flatten)]
+        org: OrgArgs,
+    },
+    /// List the org's password-import hooks.
+    List {
+        /// Org selection.
+        #[command(flatten)]
+        org: OrgArgs,
+    },
+    /// Activate a hook.
+    Activate {
+        /// Hook id (cal…).
+        id: String,
+        /// Org selection.
+        #[command(flatten)]
+        org: OrgArgs,
+    },
+    /// Deactivate a hook (Okta then stops calling it; hook users cannot sign in).
+    Deactivate {
+        /// Hook id (cal…).
+        id: String,
+        /// Org selection.
+        #[command(flatten)]
+        org: OrgArgs,
+    },
+    /// Delete a hook (deactivating it first, as Okta requires).
+    Delete {
+        /// Hook id (cal…).
+        id: String,
+        /// Org selection.
+        #[command(flatten)]
+        org: OrgArgs,
+    },
+    /// Have Okta call the hook once (POST /api/v1/inlineHooks/{id}/execute).
+    #[command(
+        long_about = "Have Okta send a sample password-import request to the hook and print \
+Okta's answer and the round-trip time. Reads the username from the first line of stdin and \
+the password from the second (prompted without echo on a terminal). Exit status 0 when the \
+hook answered VERIFIED, 1 otherwise.",
+        after_help = "Example:\n  printf 'alice@example.com\\n%s\\n' \"$PW\" | passbridge hook test cal1abc..."
+    )]
+    Test {
+        /// Hook id (cal…).
+        id: String,
+        /// Org selection.
+        #[command(flatten)]
+        org: OrgArgs,
+    },
+}
+
+impl HookCommand {
+    fn org(&self) -> &OrgArgs {
+        match self {
+            Self::Register { org, .. }
+            | Self::List { org }
+            | Self::Activate { org, .. }
+            | Self::Deactivate { org, .. }
+            | Self::Delete { org, .. }
+            | Self::Test { org, .. } => org,
+        }
+    }
+}
+
+/// Builds the Okta client from settings, with `--okta-org` winning.
+///
+/// # Errors
+/// No org URL or token, or an org URL that is not https (nor loopback).
+pub fn okta_client(settings: &Settings, org: Option<&Url>) -> anyhow::Result<OktaClient> {
+    let url = org.or(settings.okta.org_url.as_ref()).cloned().context(
+        "okta.org_url: not set; set OKTA_ORG_URL or --okta-org (e.g. https://example.okta.com)",
+    )?;
+    check_org_url(&url).context("okta.org_url")?;
+    let token = settings
+        .okta
+        .api_token
+        .clone()
+        .filter(|t| !t.expose_secret().trim().is_empty())
+        .context("okta.api_token: not set; set OKTA_API_TOKEN (an Okta API token; never passed as a flag)")?;
+    Ok(OktaClient::new(ClientConfig::new(url, token))?)
+}
+
+/// What the hook commands need besides the command itself.
+pub struct HookContext {
+    /// The Okta client.
+    pub client: OktaClient,
+    /// `PASSBRIDGE_HOOK_SECRET` (first value), if configured.
+    pub secret: Option<SecretString>,
+    /// Default auth header name (`hook.header`).
+    pub header: String,
+}
+
+/// Runs `passbridge hook …` with stdin/stdout.
+///
+/// # Errors
+/// Missing settings, or Okta refused the call.
+pub async fn run(cmd: HookCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let ctx = HookContext {
+        client: okta_client(settings, cmd.org().okta_org.as_ref())?,
+        secret: settings.hook.secrets.first().cloned(),
+        header: settings.hook.header.clone(),
+    };
+    let stdin = std::io::stdin();
+    let interactive = stdin.is_terminal();
+    let mut input = stdin.lock();
+    let mut out = std::io::stdout().lock();
+    execute(cmd, &ctx, &mut out, &mut input, interactive).await
+}
+
+/// Runs a hook command against `ctx`, writing human-readable output to `out`
+/// and reading `hook test` credentials from `input`.
+///
+/// # Errors
+/// Okta refused the call, the org already has a hook (without `--replace`),
+/// or the input is incomplete.
+pub async fn execute(
+    cmd: HookCommand,
+    ctx: &HookContext,
+    out: &mut dyn Write,
+    input: &mut dyn BufRead,
+    interactive: bool,
+) -> anyhow::Result<ExitCode> {
+    let okta = &ctx.client;
+    match cmd {
+        HookCommand::Register {
+            url,
+            name,
+            replace,
+            auth_header,
+            headers,
+            ..
+        } => {
+            register(ctx, out, &url, &name, replace, auth_header, &headers).await?;
+        }
+        HookCommand::List { .. } => {
+            let hooks = okta
+                .list_inline_hooks(Some(PASSWORD_IMPORT_HOOK_TYPE))
+                .await
+                .context("listing inline hooks")?;
+            if hooks.is_empty() {
+                writeln!(out, "No password-import hook in this org. Create one with `passbridge hook register --url …`.")?;
+            }
+            for h in &hooks {
+                describe(out, h)?;
+            }
+        }
+        HookCommand::Activate { id, .. } => {
+            let h = okta
+                .activate_inline_hook(&id)
+                .await
+                .with_context(|| format!("activating hook {id}"))?;
+            writeln!(out, "Hook {} is {}.", h.id, h.status)?;
+        }
+        HookCommand::Deactivate { id, .. } => {
+            let h = okta
+                .deactivate_inline_hook(&id)
+                .await
+                .with_context(|| format!("deactivating hook {id}"))?;
+            writeln!(
+                out,
+                "Hook {} is {}. Users created with the hook flag cannot sign in until it is active again.",
+                h.id, h.status
+            )?;
+        }
+        HookCommand::Delete { id, .. } => {
+            let h = okta
+                .get_inline_hook(&id)
+                .await
+                .with_context(|| format!("reading hook {id}"))?;
+            if h.is_active() {
+                okta.deactivate_inline_hook(&id)
+                    .await
+                    .with_context(|| format!("deactivating hook {id} before deleting it"))?;
+                writeln!(out, "Deactivated hook {id}.")?;
+            }
+            okta.delete_inline_hook(&id)
+                .await
+                .with_context(|| format!("deleting hook {id}"))?;
+            writeln!(out, "Deleted hook {id}.")?;
+        }
+        HookCommand::Test { id, .. } => return test(ctx, out, input, interactive, &id).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(out: &mut dyn Write, h: &InlineHook) -> std::io::Result<()> {
+    let header = h
+        .channel
+        .config
+        .auth_scheme
+        .as_ref()
+        .map_or("(none)", |a| a.key.as_str());
+    writeln!(out, "{}  {:<8}  {}", h.id, h.status, h.name)?;
+    writeln!(out, "    url:         {}", h.channel.config.uri)?;
+    writeln!(out, "    auth header: {header}")?;
+    let extra: Vec<&str> = h
+        .channel
+        .config
+        .headers
+        .iter()
+        .map(|x| x.key.as_str())
+        .collect();
+    if !extra.is_empty() {
+        writeln!(out, "    headers:     {}", extra.join(", "))?;
+    }
+    Ok(())
+}
+
+/// Okta wants https; http is allowed only towards a loopback address (a
+/// local stand-in, in tests and demos).
+fn check_hook_url(url: &Url) -> anyhow::Result<()> {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => bail!("--url {url}: Okta only calls https:// hook URLs"),
+    }
+}
+
+async fn register(
+    ctx: &HookContext,
+    out: &mut dyn Write,
+    url: &Url,
+    name: &str,
+    replace: bool,
+    auth_header: Option<String>,
+    headers: &[String],
+) -> anyhow::Result<()> {
+    check_hook_url(url)?;
+    let header = auth_header.unwrap_or_else(|| ctx.header.clone());
+    if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+        bail!("--auth-header {header:?} is not a valid HTTP header name");
+    }
+    let extra = headers
+        .iter()
+        .map(|h| {
+            let (key, value) = h
+                .split_once('=')
+                .with_context(|| format!("--header {h:?}: expected KEY=VALUE"))?;
+            Ok(HookHeader {
+                key: key.trim().to_owned(),
+                value: Some(SecretString::from(value.to_owned())),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let existing = ctx
+        .client
+        .list_inline_hooks(Some(PASSWORD_IMPORT_HOOK_TYPE))
+        .await
+        .context("listing the org's inline hooks")?;
+    if let (Some(h), false) = (existing.first(), replace) {
+        bail!(
+            "the org already has a password-import hook: {} ({}, {}, {}). Okta allows one per org; \
+             re-run with --replace to update it in place, or remove it with `passbridge hook delete {}`",
+            h.id,
+            h.name,
+            h.status,
+            h.channel.config.uri,
+            h.id
+        );
+    }
+    let (secret, generated) = match &ctx.secret {
+        Some(s) => (s.clone(), false),
+        None => (crate::startup::generate_secret(), true),
+    };
+    let create =
+        InlineHookCreate::password_import(name, url.as_str(), &header, secret.clone(), extra);
+    let hook = match existing.first() {
+        Some(old) => {
+            let mut h = ctx
+                .client
+                .replace_inline_hook(&old.id, &create)
+                .await
+                .with_context(|| format!("updating hook {}", old.id))?;
+            if !h.is_active() {
+                h = ctx
+                    .client
+                    .activate_inline_hook(&h.id)
+                    .await
+                    .with_context(|| format!("activating hook {}", old.id))?;
+            }
+            writeln!(out, "Updated the existing password-import hook in place.")?;
+            h
+        }
+        None => ctx
+            .client
+            .create_inline_hook(&create)
+            .await
+            .context("creating the password-import hook")?,
+    };
+    writeln!(
+        out,
+        "Registered password-import hook {} ({}).",
+        hook.id, hook.status
+    )?;
+    describe(out, &hook)?;
+    if generated {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Generated hook secret (shown once; store it in your secret manager):"
+        )?;
+        writeln!(out, "  {}", secret.expose_secret())?;
+        writeln!(out, "Give it to the service as its hook secret:")?;
+        writeln!(
+            out,
+            "  PASSBRIDGE_HOOK_SECRET=<the secret above> passbridge serve ..."
+        )?;
+        if !header.eq_ignore_ascii_case(&ctx.header) {
+            writeln!(out, "  PASSBRIDGE_HOOK_HEADER={header}")?;
+        }
+    } else {
+        writeln!(
+            out,
+            "Okta will send PASSBRIDGE_HOOK_SECRET in the {header} header."
+        )?;
+    }
+    Ok(())
+}
+
+/// Reads the username and password for `hook test`.
+fn read_credentials(
+    out: &mut dyn Write,
+    input: &mut dyn BufRead,
+    interactive: bool,
+) -> anyhow::Result<(String, SecretString)> {
+    if interactive {
+        write!(out, "Username: ")?;
+        out.flush()?;
+    }
+    let mut username = String::new();
+    input.read_line(&mut username)?;
+    let username = username.trim().to_owned();
+    if username.is_empty() {
+        bail!("hook test reads the username from the first line of stdin");
+    }
+    let password = if interactive {
+        out.flush()?;
+        SecretString::from(rpassword::prompt_password("Password: ")?)
+    } else {
+        let mut line = String::new();
+        input.read_line(&mut line)?;
+        let trimmed = line.trim_end_matches(['\r', '\n']).to_owned();
+        line.clear();
+        SecretString::from(trimmed)
+    };
+    if password.expose_secret().is_empty() {
+        bail!("hook test reads the password from the second line of stdin");
+    }
+    Ok((username, password))
+}
+
+/// A password-import request in Okta's shape (protocol §1.2).
+fn sample_request(org: &Url, hook_id: &str, username: &str, password: &SecretString) -> Value {
+    let event_id = uuid::Uuid::new_v4().simple().to_string();
+    json!({
+        "eventId": event_id,
+        "eventTime": crate::ledger::now_rfc3339(),
+        "eventType": PASSWORD_IMPORT_HOOK_TYPE,
+        "eventTypeVersion": "1.0",
+        "contentType": "application/json",
+        "cloudEventVersion": "0.1",
+        "source": format!("{}api/v1/inlineHooks/{hook_id}", org),
+        "data": {
+            "context": {
+                "request": {
+                    "id": format!("passbridge-hook-test-{event_id}"),
+                    "method": "POST",
+                    "url": { "value": "/api/v1/authn" },
+                    "ipAddress": "127.0.0.1"
+                },
+                "credential": { "username": username, "password": password.expose_secret() }
+            },
+            "action": { "credential": "UNVERIFIED" }
+        }
+    })
+}
+
+async fn test(
+    ctx: &HookContext,
+    out: &mut dyn Write,
+    input: &mut dyn BufRead,
+    interactive: bool,
+    id: &str,
+) -> anyhow::Result<ExitCode> {
+    let (username, password) = read_credentials(out, input, interactive)?;
+    let body = sample_request(ctx.client.org_url(), id, &username, &password);
+    let started = Instant::now();
+    let answer = ctx.client.execute_inline_hook(id, &body).await;
+    let elapsed = started.elapsed();
+    drop(body);
+    let answer = answer.with_context(|| format!("executing hook {id}"))?;
+    writeln!(
+        out,
+        "Okta's answer (round trip {} ms):",
+        elapsed.as_millis()
+    )?;
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&answer).unwrap_or_default()
+    )?;
+    let verified = answer["commands"].as_array().is_some_and(|cmds| {
+        cmds.iter().any(|c| {
+            c["type"] == "com.okta.action.update" && c["value"]["credential"] == "VERIFIED"
+        })
+    });
+    writeln!(
+        out,
+        "Verdict for {username}: {}",
+        if verified { "VERIFIED" } else { "UNVERIFIED" }
+    )?;
+    Ok(if verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,136 @@
+//! `passbridge serve`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use secrecy::ExposeSecret;
+
+use crate::config::Settings;
+use crate::db::DatabaseUrl;
+use crate::startup::{self, Application};
+
+/// Flags that override the legacy-database settings (shared with `config check`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LegacyArgs {
+    /// Legacy database URL: sqlite://users.db, postgres://…, mysql://… [env: PASSBRIDGE_LEGACY_URL]
+    #[arg(long, value_name = "URL")]
+    pub legacy_url: Option<DatabaseUrl>,
+    /// Lookup query with one bind parameter (? or $1) returning password_hash [, salt, scheme] [env: PASSBRIDGE_LEGACY_QUERY]
+    #[arg(long, value_name = "SQL")]
+    pub legacy_query: Option<String>,
+    /// Ledger database URL (default: passbridge-ledger.db next to a SQLite legacy DB) [env: PASSBRIDGE_LEDGER_URL]
+    #[arg(long, value_name = "URL")]
+    pub ledger_url: Option<DatabaseUrl>,
+}
+
+impl LegacyArgs {
+    /// CLI flags win over file and environment.
+    pub fn apply(self, settings: &mut Settings) {
+        if let Some(url) = self.legacy_url {
+            settings.legacy.url = Some(url);
+        }
+        if let Some(query) = self.legacy_query {
+            settings.legacy.query = Some(query);
+        }
+        if let Some(url) = self.ledger_url {
+            settings.ledger.url = Some(url);
+        }
+    }
+}
+
+/// `serve` options.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [env: PASSBRIDGE_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Legacy database options.
+    #[command(flatten)]
+    pub legacy: LegacyArgs,
+    /// Create a SQLite legacy database with demo users, generate a hook secret, and print a ready-to-run curl command.
+    #[arg(long)]
+    pub demo: bool,
+    /// Where --demo keeps its databases.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "passbridge-demo",
+        requires = "demo"
+    )]
+    pub demo_dir: PathBuf,
+}
+
+/// Runs the service until SIGTERM / Ctrl-C.
+///
+/// # Errors
+/// Invalid settings, unreachable ledger, port in use.
+pub async fn run(args: ServeArgs, mut settings: Settings) -> anyhow::Result<ExitCode> {
+    if let Some(listen) = args.listen {
+        settings.listen = listen;
+    }
+    args.legacy.apply(&mut settings);
+    let demo_secret = if args.demo {
+        let db = crate::demo::ensure_database(&args.demo_dir)
+            .await
+            .context("creating the demo database")?;
+        crate::demo::apply(&mut settings, &db);
+        if settings.hook.secrets.is_empty() {
+            let secret = startup::generate_secret();
+            settings.hook.secrets.push(secret.clone());
+            Some(secret)
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+    let app = Application::build(settings.clone()).await?;
+    let addr = app.local_addr();
+    if args.demo {
+        print_demo_banner(
+            addr,
+            &settings,
+            demo_secret.as_ref().map(|s| s.expose_secret()),
+        );
+    }
+    tracing::info!(%addr, hook = crate::hook::PATH, "passbridge listening");
+    app.run_until_stopped(startup::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_demo_banner(addr: std::net::SocketAddr, settings: &Settings, secret: Option<&str>) {
+    let header = &settings.hook.header;
+    let shown_secret = secret.unwrap_or("$PASSBRIDGE_HOOK_SECRET");
+    println!(
+        "passbridge demo: legacy database {}",
+        settings
+            .legacy
+            .url
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    );
+    println!("ledger: {}", settings.ledger_url());
+    println!();
+    println!("Demo users (sample data, stored in different legacy hash schemes):");
+    for user in crate::demo::users() {
+        println!("  {:<20} {:<17} {}", user.email, user.password, user.scheme);
+    }
+    println!();
+    match secret {
+        Some(_) => println!("Generated hook secret (shown once; Okta sends it in the {header} header):\n  {shown_secret}"),
+        None => println!("Using the hook secret from PASSBRIDGE_HOOK_SECRET."),
+    }
+    println!();
+    println!("Try it (Okta's request shape):");
+    println!(
+        "  curl -sS -X POST http://{addr}{path} \\\n    -H '{header}: {shown_secret}' -H 'Content-Type: application/json' \\\n    -d '{{\"eventType\":\"com.okta.user.credential.password.import\",\"data\":{{\"context\":{{\"credential\":{{\"username\":\"alice@example.com\",\"password\":\"alice-Passw0rd!\"}}}},\"action\":{{\"credential\":\"UNVERIFIED\"}}}}}}'",
+        path = crate::hook::PATH
+    );
+    println!();
+    println!("Health: http://{addr}/healthz  Ready: http://{addr}/readyz  Metrics: http://{addr}/metrics");
+    println!("Stop with Ctrl-C.");
+}

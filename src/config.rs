@@ -1,0 +1,742 @@
+//! Settings and how they are layered: built-in defaults < TOML file
+//! (`--config`, `PASSBRIDGE_CONFIG`, or `./passbridge.toml` if present) <
+//! `PASSBRIDGE_*` environment < command-line flags.
+//!
+//! The environment layer is an explicit table rather than a generic
+//! prefix-splitting provider because the variable names are a public interface
+//! (`PASSBRIDGE_LEGACY_URL`, not `PASSBRIDGE_LEGACY__URL`) and secrets must be
+//! taken verbatim, never parsed as numbers or arrays.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::db::DatabaseUrl;
+use crate::hash::Limits;
+
+/// Result alias for configuration.
+pub type Result<T> = std::result::Result<T, ConfigError>;
+
+/// A configuration problem, naming the key and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for our settings.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// What toml said (key and line).
+        message: String,
+    },
+    /// An environment variable has a value of the wrong shape.
+    #[error("invalid {var}: {message}")]
+    Env {
+        /// Variable name.
+        var: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A required setting is missing or a value is unusable.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// Config key (and its variable / flag).
+        key: &'static str,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Every setting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address `serve` listens on.
+    pub listen: SocketAddr,
+    /// The legacy user database (read-only except the optional write-back).
+    pub legacy: LegacySettings,
+    /// passbridge's own tables.
+    pub ledger: LedgerSettings,
+    /// The inline hook endpoint.
+    pub hook: HookSettings,
+    /// Hash verification.
+    pub hash: HashSettings,
+    /// Okta org access (import, hook registration).
+    pub okta: OktaSettings,
+    /// `passbridge import`.
+    pub import: ImportSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            legacy: LegacySettings::default(),
+            ledger: LedgerSettings::default(),
+            hook: HookSettings::default(),
+            hash: HashSettings::default(),
+            okta: OktaSettings::default(),
+            import: ImportSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+/// The legacy database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LegacySettings {
+    /// `sqlite://…`, `postgres://…` or `mysql://…`.
+    pub url: Option<DatabaseUrl>,
+    /// One query, one bind parameter (the username as Okta sends it), in the
+    /// database's own dialect; returns `password_hash` and optionally `salt`, `scheme`.
+    pub query: Option<String>,
+    /// Optional statement run after VERIFIED with the username as its one parameter.
+    pub write_back: Option<String>,
+    /// Scheme for rows whose `scheme` column is absent or empty and whose hash
+    /// does not describe itself (e.g. `salted_sha256`).
+    pub scheme: Option<String>,
+    /// Parameters for such schemes (`salt_position`, `salt_encoding`, `encoding`, `pepper`, …).
+    #[serde(serialize_with = "serialize_params_redacted")]
+    pub params: BTreeMap<String, String>,
+    /// Lower-case the username before the lookup.
+    pub lowercase_username: bool,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Wait at most this long for a connection.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Wait at most this long for the lookup query.
+    #[serde(with = "humantime_serde")]
+    pub query_timeout: Duration,
+}
+
+impl Default for LegacySettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            query: None,
+            write_back: None,
+            scheme: None,
+            params: BTreeMap::new(),
+            lowercase_username: false,
+            max_connections: 8,
+            connect_timeout: Duration::from_millis(1500),
+            query_timeout: Duration::from_millis(1000),
+        }
+    }
+}
+
+/// passbridge's own database.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerSettings {
+    /// Defaults to `passbridge-ledger.db` next to a SQLite legacy database,
+    /// or in the working directory otherwise.
+    pub url: Option<DatabaseUrl>,
+}
+
+/// The inline hook endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HookSettings {
+    /// Header Okta sends the secret in (`authScheme.key`), matched case-insensitively.
+    pub header: String,
+    /// Accepted header values (`authScheme.value`); two during a rotation.
+    #[serde(
+        serialize_with = "serialize_secrets_redacted",
+        deserialize_with = "deserialize_secrets"
+    )]
+    pub secrets: Vec<SecretString>,
+    /// Answer within this time, well inside Okta's 3 s timeout.
+    #[serde(with = "humantime_serde")]
+    pub budget: Duration,
+    /// Verifications running at once on the blocking pool (default: 2 per core).
+    pub max_concurrent_verifications: usize,
+    /// Requests larger than this are refused with 413.
+    pub max_body_bytes: usize,
+    /// Failed attempts per username within `failure_window` before answering
+    /// UNVERIFIED without verifying (the hook is a password oracle). 0 disables.
+    pub max_failures_per_user: u32,
+    /// Window for `max_failures_per_user`.
+    #[serde(with = "humantime_serde")]
+    pub failure_window: Duration,
+    /// How long in-flight requests may take to finish after SIGTERM.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for HookSettings {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self {
+            header: "Authorization".to_owned(),
+            secrets: Vec::new(),
+            budget: Duration::from_millis(2500),
+            max_concurrent_verifications: cores * 2,
+            max_body_bytes: 64 * 1024,
+            max_failures_per_user: 10,
+            failure_window: Duration::from_secs(15 * 60),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Hash verification.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HashSettings {
+    /// Cost ceilings checked when a stored hash is parsed.
+    pub limits: Limits,
+}
+
+/// Okta org access.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OktaSettings {
+    /// `https://your-org.okta.com` (`OKTA_ORG_URL`).
+    pub org_url: Option<url::Url>,
+    /// API token (`OKTA_API_TOKEN`; never a flag, so it stays out of argv and shell history).
+    #[serde(
+        serialize_with = "serialize_secret_redacted",
+        deserialize_with = "deserialize_secret"
+    )]
+    pub api_token: Option<SecretString>,
+}
+
+/// `passbridge import`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportSettings {
+    /// Query streaming the users to import (`PASSBRIDGE_IMPORT_QUERY`).
+    pub query: Option<String>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        Self {
+            query: None,
+            concurrency: 8,
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` or `json`.
+    pub format: LogFormat,
+    /// tracing env-filter directives; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info,sqlx=warn,tower_http=info".to_owned(),
+        }
+    }
+}
+
+const REDACTED: &str = "<redacted>";
+
+fn serialize_secrets_redacted<S: Serializer>(
+    v: &[SecretString],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|_| REDACTED))
+}
+
+fn serialize_secret_redacted<S: Serializer>(
+    v: &Option<SecretString>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str(REDACTED),
+        None => s.serialize_none(),
+    }
+}
+
+fn serialize_params_redacted<S: Serializer>(
+    v: &BTreeMap<String, String>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    // A pepper is a secret; other parameters are not.
+    s.collect_map(v.iter().map(|(k, val)| {
+        let shown = if k.contains("pepper") || k.contains("key") {
+            REDACTED
+        } else {
+            val.as_str()
+        };
+        (k, shown)
+    }))
+}
+
+/// Accepts a list of strings or one comma-separated string.
+fn deserialize_secrets<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<SecretString>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => split_secrets(&s),
+        OneOrMany::Many(v) => v.into_iter().map(SecretString::from).collect(),
+    })
+}
+
+fn deserialize_secret<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<SecretString>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(SecretString::from))
+}
+
+/// Splits `PASSBRIDGE_HOOK_SECRET`: comma-separated, blanks ignored.
+pub fn split_secrets(s: &str) -> Vec<SecretString> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| SecretString::from(p.to_owned()))
+        .collect()
+}
+
+/// One environment variable and how it sets a field.
+struct EnvVar {
+    name: &'static str,
+    apply: fn(&mut Settings, &str) -> std::result::Result<(), String>,
+}
+
+fn parse_duration(v: &str) -> std::result::Result<Duration, String> {
+    humantime::parse_duration(v).map_err(|e| format!("{e} (examples: 2500ms, 3s)"))
+}
+
+fn parse_db(v: &str) -> std::result::Result<Option<DatabaseUrl>, String> {
+    v.parse()
+        .map(Some)
+        .map_err(|e: crate::db::DbError| e.to_string())
+}
+
+/// The public environment interface. Each entry is documented in the README.
+const ENV_VARS: &[EnvVar] = &[
+    EnvVar {
+        name: "PASSBRIDGE_LISTEN",
+        apply: |s, v| {
+            s.listen = v
+                .parse()
+                .map_err(|e| format!("{e} (example: 0.0.0.0:8080)"))?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_LEGACY_URL",
+        apply: |s, v| {
+            s.legacy.url = parse_db(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_LEGACY_QUERY",
+        apply: |s, v| {
+            s.legacy.query = Some(v.to_owned());
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_LEGACY_WRITE_BACK",
+        apply: |s, v| {
+            s.legacy.write_back = Some(v.to_owned());
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_LEGACY_SCHEME",
+        apply: |s, v| {
+            s.legacy.scheme = Some(v.to_owned());
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_LEGACY_QUERY_TIMEOUT",
+        apply: |s, v| {
+            s.legacy.query_timeout = parse_duration(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_LEDGER_URL",
+        apply: |s, v| {
+            s.ledger.url = parse_db(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HOOK_SECRET",
+        apply: |s, v| {
+            s.hook.secrets = split_secrets(v);
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HOOK_HEADER",
+        apply: |s, v| {
+            s.hook.header = v.trim().to_owned();
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HOOK_BUDGET",
+        apply: |s, v| {
+            s.hook.budget = parse_duration(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_IMPORT_QUERY",
+        apply: |s, v| {
+            s.import.query = Some(v.to_owned());
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_LOG_FORMAT",
+        apply: |s, v| {
+            s.log.format = match v.trim() {
+                "json" => LogFormat::Json,
+                "pretty" => LogFormat::Pretty,
+                other => return Err(format!("{other:?} is not pretty or json")),
+            };
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_LOG",
+        apply: |s, v| {
+            s.log.filter = v.to_owned();
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "OKTA_ORG_URL",
+        apply: |s, v| {
+            s.okta.org_url = Some(
+                url::Url::parse(v.trim())
+                    .map_err(|e| format!("{e} (example: https://example.okta.com)"))?,
+            );
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "OKTA_API_TOKEN",
+        apply: |s, v| {
+            s.okta.api_token = Some(SecretString::from(v.trim().to_owned()));
+            Ok(())
+        },
+    },
+];
+
+/// Variables read elsewhere (not settings) that must not trigger the unknown-variable warning.
+const OTHER_KNOWN_VARS: &[&str] = &[
+    "PASSBRIDGE_CONFIG",
+    "PASSBRIDGE_TEST_PG_URL",
+    "PASSBRIDGE_TEST_MYSQL_URL",
+    "PASSBRIDGE_HASHCORPUS",
+    "PASSBRIDGE_DEV_OKTA_TOKEN",
+];
+
+/// Where settings came from, for `config check`.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// The config file read, if any.
+    pub file: Option<PathBuf>,
+    /// Environment variables applied.
+    pub env: Vec<&'static str>,
+    /// `PASSBRIDGE_*` variables that are not ours (probably typos).
+    pub unknown_env: Vec<String>,
+}
+
+/// Loads defaults < file < environment. CLI overrides are applied by the caller
+/// (each command knows its own flags) before [`Settings::validate_for_serve`].
+///
+/// # Errors
+/// Unreadable or invalid file, or an environment value of the wrong shape.
+pub fn load(config_file: Option<&Path>, env: &[(String, String)]) -> Result<(Settings, Sources)> {
+    let mut sources = Sources::default();
+    let file = match config_file {
+        Some(p) => Some(p.to_path_buf()),
+        None => {
+            let default = PathBuf::from("passbridge.toml");
+            default.exists().then_some(default)
+        }
+    };
+    let mut settings = match &file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            toml::from_str::<Settings>(&text).map_err(|e| ConfigError::Parse {
+                path: path.clone(),
+                message: e.to_string(),
+            })?
+        }
+        None => Settings::default(),
+    };
+    sources.file = file;
+    for (name, value) in env {
+        if let Some(var) = ENV_VARS.iter().find(|v| v.name == name) {
+            (var.apply)(&mut settings, value).map_err(|message| ConfigError::Env {
+                var: var.name,
+                message,
+            })?;
+            sources.env.push(var.name);
+        } else if name.starts_with("PASSBRIDGE_") && !OTHER_KNOWN_VARS.contains(&name.as_str()) {
+            sources.unknown_env.push(name.clone());
+        }
+    }
+    Ok((settings, sources))
+}
+
+/// The process environment as pairs (secrets stay in memory only).
+pub fn process_env() -> Vec<(String, String)> {
+    std::env::vars().collect()
+}
+
+impl Settings {
+    /// The ledger URL: configured, or a SQLite file next to a SQLite legacy DB.
+    pub fn ledger_url(&self) -> DatabaseUrl {
+        if let Some(url) = &self.ledger.url {
+            return url.clone();
+        }
+        let dir = self
+            .legacy
+            .url
+            .as_ref()
+            .and_then(DatabaseUrl::sqlite_path)
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        DatabaseUrl::sqlite_file(&dir.join("passbridge-ledger.db"))
+    }
+
+    /// Checks what `serve` needs, with errors that name the key and the fix.
+    ///
+    /// # Errors
+    /// The first missing or unusable setting.
+    pub fn validate_for_serve(&self) -> Result<()> {
+        if self.legacy.url.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "legacy.url",
+                message: "not set; set PASSBRIDGE_LEGACY_URL or --legacy-url (e.g. sqlite://users.db, postgres://user@host/db, mysql://user@host/db)".into(),
+            });
+        }
+        self.validate_query()?;
+        if self.hook.secrets.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "hook.secrets",
+                message: "no hook secret configured; set PASSBRIDGE_HOOK_SECRET to the value Okta sends in the auth header (two comma-separated during rotation), or run `passbridge serve --demo` to try it out".into(),
+            });
+        }
+        if let Some(short) = self
+            .hook
+            .secrets
+            .iter()
+            .find(|s| s.expose_secret().len() < 16)
+        {
+            let _ = short;
+            return Err(ConfigError::Invalid {
+                key: "hook.secrets",
+                message: "a hook secret is shorter than 16 characters; use a long random value (e.g. `openssl rand -base64 32`)".into(),
+            });
+        }
+        if self.hook.header.is_empty()
+            || axum::http::HeaderName::from_bytes(self.hook.header.as_bytes()).is_err()
+        {
+            return Err(ConfigError::Invalid {
+                key: "hook.header",
+                message: format!(
+                    "{:?} is not a valid HTTP header name (PASSBRIDGE_HOOK_HEADER)",
+                    self.hook.header
+                ),
+            });
+        }
+        if self.hook.budget >= Duration::from_secs(3)
+            || self.hook.budget < Duration::from_millis(100)
+        {
+            return Err(ConfigError::Invalid {
+                key: "hook.budget",
+                message: "must be between 100ms and 3s: Okta gives up after 3 seconds".into(),
+            });
+        }
+        if self.hook.max_concurrent_verifications == 0 {
+            return Err(ConfigError::Invalid {
+                key: "hook.max_concurrent_verifications",
+                message: "must be at least 1".into(),
+            });
+        }
+        if let Some(name) = &self.legacy.scheme {
+            crate::hash::SchemeName::parse(name).map_err(|e| ConfigError::Invalid {
+                key: "legacy.scheme",
+                message: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Checks the legacy lookup query has exactly one placeholder of its dialect.
+    ///
+    /// # Errors
+    /// Missing query or wrong placeholder.
+    pub fn validate_query(&self) -> Result<()> {
+        let Some(query) = self
+            .legacy
+            .query
+            .as_deref()
+            .filter(|q| !q.trim().is_empty())
+        else {
+            return Err(ConfigError::Invalid {
+                key: "legacy.query",
+                message: "not set; set PASSBRIDGE_LEGACY_QUERY or --legacy-query, e.g. \"SELECT password_hash, salt FROM users WHERE email = ?\" (use $1 for PostgreSQL)".into(),
+            });
+        };
+        let kind = self.legacy.url.as_ref().map(DatabaseUrl::kind);
+        let uses_dollar = query.contains("$1");
+        let uses_question = query.contains('?');
+        let ok = match kind {
+            Some(crate::db::DbKind::Postgres) => uses_dollar,
+            Some(crate::db::DbKind::MySql) => uses_question,
+            _ => uses_dollar || uses_question,
+        };
+        if !ok {
+            return Err(ConfigError::Invalid {
+                key: "legacy.query",
+                message: "needs one bind parameter for the username: ? for MySQL/MariaDB and SQLite, $1 for PostgreSQL (never paste values into the SQL)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The effective settings as TOML, secrets redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render settings: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\n[legacy]\nquery = \"SELECT 1 WHERE x = ?\"\n",
+        )
+        .unwrap();
+        let (s, src) = load(
+            Some(&file),
+            &env(&[
+                ("PASSBRIDGE_LISTEN", "127.0.0.1:9100"),
+                ("PASSBRIDGE_LISTNE", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.listen.port(), 9100, "env beats file");
+        assert_eq!(s.legacy.query.as_deref(), Some("SELECT 1 WHERE x = ?"));
+        assert_eq!(src.unknown_env, vec!["PASSBRIDGE_LISTNE".to_owned()]);
+    }
+
+    #[test]
+    fn secrets_split_and_stay_redacted() {
+        let (s, _) = load(
+            None,
+            &env(&[
+                (
+                    "PASSBRIDGE_HOOK_SECRET",
+                    "first-secret-value-123, second-secret-value-456",
+                ),
+                ("OKTA_API_TOKEN", "00tok-en"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.hook.secrets.len(), 2);
+        let shown = s.to_redacted_toml() + &format!("{s:?}");
+        assert!(!shown.contains("first-secret-value-123"));
+        assert!(!shown.contains("00tok-en"));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_fix() {
+        let (mut s, _) = load(None, &[]).unwrap();
+        let err = s.validate_for_serve().unwrap_err().to_string();
+        assert!(
+            err.contains("legacy.url") && err.contains("PASSBRIDGE_LEGACY_URL"),
+            "{err}"
+        );
+        s.legacy.url = Some("postgres://h/db".parse().unwrap());
+        s.legacy.query = Some("SELECT password_hash FROM users WHERE email = ?".into());
+        let err = s.validate_for_serve().unwrap_err().to_string();
+        assert!(err.contains("$1"), "{err}");
+        let bad = load(None, &env(&[("PASSBRIDGE_LISTEN", "nowhere")]))
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("PASSBRIDGE_LISTEN"), "{bad}");
+    }
+
+    #[test]
+    fn the_example_file_matches_the_settings() {
+        let example: Settings = toml::from_str(include_str!("../passbridge.example.toml")).unwrap();
+        assert_eq!(example.hook.header, "Authorization");
+        assert_eq!(example.hash.limits, crate::hash::Limits::default());
+        assert_eq!(example.legacy.query_timeout, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, "[legacy]\nqeury = \"x\"\n").unwrap();
+        let err = load(Some(&file), &[]).unwrap_err().to_string();
+        assert!(err.contains("qeury"), "{err}");
+    }
+}

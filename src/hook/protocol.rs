@@ -1,0 +1,139 @@
+//! Okta's password import inline hook wire format, exactly as
+//! `shared/okta-hook-protocol.md` §1–§2 documents it. Deserialisation is
+//! tolerant: every field is optional and unknown fields are ignored, except
+//! `data.context.credential.{username,password}`.
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// The only `eventType` this endpoint accepts (when the field is present).
+pub const EVENT_TYPE: &str = "com.okta.user.credential.password.import";
+
+/// The request Okta POSTs at a hook-backed user's sign-in.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookRequest {
+    /// Per-request id (used to spot Okta's retry of the same call).
+    pub event_id: Option<String>,
+    /// Always [`EVENT_TYPE`] for this hook.
+    pub event_type: Option<String>,
+    /// Payload.
+    pub data: HookData,
+}
+
+/// `data`.
+#[derive(Debug, Deserialize)]
+pub struct HookData {
+    /// `data.context`.
+    pub context: HookContext,
+}
+
+/// `data.context`.
+#[derive(Debug, Deserialize)]
+pub struct HookContext {
+    /// What the user typed.
+    pub credential: Credential,
+}
+
+/// `data.context.credential`: the typed username and the plaintext password.
+#[derive(Deserialize)]
+pub struct Credential {
+    /// As typed at sign-in.
+    pub username: String,
+    /// Plaintext; a secret from here on.
+    pub password: SecretString,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `VERIFIED` or `UNVERIFIED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum CredentialVerdict {
+    /// Okta stores the password and never calls the hook again for this user.
+    Verified,
+    /// Sign-in fails; the next attempt calls the hook again.
+    Unverified,
+}
+
+impl CredentialVerdict {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verified => "VERIFIED",
+            Self::Unverified => "UNVERIFIED",
+        }
+    }
+}
+
+/// The answer: `{"commands":[{"type":"com.okta.action.update","value":{"credential":"VERIFIED"}}]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookResponse {
+    /// Exactly one command.
+    pub commands: Vec<Command>,
+}
+
+/// One command of the response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// Always `com.okta.action.update`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The verdict.
+    pub value: CommandValue,
+}
+
+/// `commands[].value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandValue {
+    /// The verdict.
+    pub credential: CredentialVerdict,
+}
+
+impl HookResponse {
+    /// The response carrying `verdict`.
+    pub fn new(verdict: CredentialVerdict) -> Self {
+        Self {
+            commands: vec![Command {
+                kind: "com.okta.action.update".to_owned(),
+                value: CommandValue {
+                    credential: verdict,
+                },
+            }],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn response_has_the_documented_shape() {
+        let json = serde_json::to_string(&HookResponse::new(CredentialVerdict::Verified)).unwrap();
+        assert_eq!(
+            json,
+            r#"{"commands":[{"type":"com.okta.action.update","value":{"credential":"VERIFIED"}}]}"#
+        );
+    }
+
+    #[test]
+    fn request_needs_only_the_credential() {
+        let r: HookRequest = serde_json::from_str(
+            r#"{"eventTypeVersion":1,"data":{"context":{"credential":{"username":"a","password":"b"}},"extra":true}}"#,
+        )
+        .unwrap();
+        assert_eq!(r.data.context.credential.username, "a");
+        assert!(serde_json::from_str::<HookRequest>(
+            r#"{"data":{"context":{"credential":{"username":"a"}}}}"#
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,183 @@
+//! passbridge's own tables (created by the migrations in `migrations/`): the
+//! verdict of every hook call and the `migrated_users` view. Never stores a
+//! password or a hash.
+
+use sqlx::{AnyPool, Row};
+
+use crate::db::{self, placeholders, DatabaseUrl, DbError, DbKind, PoolSettings};
+
+/// Errors writing or reading the ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// Could not connect or migrate.
+    #[error(transparent)]
+    Connect(#[from] DbError),
+    /// A statement failed.
+    #[error("ledger query failed: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// Embedded migrations (portable SQL).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// One hook call, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookCall {
+    /// Okta's `eventId`, if sent.
+    pub event_id: Option<String>,
+    /// Our request id.
+    pub request_id: Option<String>,
+    /// The username Okta sent (after configured normalisation).
+    pub username: String,
+    /// `VERIFIED` or `UNVERIFIED`.
+    pub verdict: String,
+    /// Why: `verified`, `wrong_password`, `unknown_user`, `unsupported_hash`, …
+    pub reason: String,
+    /// Scheme used, when a hash was parsed.
+    pub scheme: Option<String>,
+    /// Handling time.
+    pub latency_ms: i64,
+}
+
+/// A user the hook has verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigratedUser {
+    /// Username.
+    pub username: String,
+    /// First VERIFIED answer (RFC 3339).
+    pub first_verified_at: String,
+    /// How many VERIFIED answers.
+    pub verified_calls: i64,
+}
+
+/// The ledger database.
+#[derive(Clone)]
+pub struct Ledger {
+    pool: AnyPool,
+    kind: DbKind,
+}
+
+/// Now as RFC 3339 UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    now.format(&fmt).unwrap_or_default()
+}
+
+impl Ledger {
+    /// Connects and applies pending migrations.
+    ///
+    /// # Errors
+    /// The database is unreachable or a migration fails.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Self, LedgerError> {
+        let pool = db::connect(url, PoolSettings::default()).await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| DbError::Migrate {
+                url: url.redacted(),
+                source,
+            })?;
+        Ok(Self {
+            pool,
+            kind: url.kind(),
+        })
+    }
+
+    /// The pool, for other ledger tables.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The engine.
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// `sql` with `?` rewritten for this engine.
+    pub fn sql(&self, sql: &str) -> String {
+        placeholders(self.kind, sql)
+    }
+
+    /// Appends one hook call.
+    ///
+    /// # Errors
+    /// The insert failed.
+    pub async fn record_hook_call(&self, call: &HookCall) -> Result<(), LedgerError> {
+        let sql = self.sql(
+            "INSERT INTO hook_calls (id, event_id, request_id, username, verdict, reason, scheme, latency_ms, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        );
+        sqlx::query(&sql)
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(call.event_id.clone())
+            .bind(call.request_id.clone())
+            .bind(call.username.clone())
+            .bind(call.verdict.clone())
+            .bind(call.reason.clone())
+            .bind(call.scheme.clone())
+            .bind(call.latency_ms)
+            .bind(now_rfc3339())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every call recorded for `username`, oldest first.
+    ///
+    /// # Errors
+    /// The query failed.
+    pub async fn hook_calls_for(&self, username: &str) -> Result<Vec<HookCall>, LedgerError> {
+        let sql = self.sql(
+            "SELECT event_id, request_id, username, verdict, reason, scheme, latency_ms FROM hook_calls \
+             WHERE username = ? ORDER BY created_at, id",
+        );
+        let rows = sqlx::query(&sql)
+            .bind(username.to_owned())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HookCall {
+                    event_id: r.try_get("event_id")?,
+                    request_id: r.try_get("request_id")?,
+                    username: r.try_get("username")?,
+                    verdict: r.try_get("verdict")?,
+                    reason: r.try_get("reason")?,
+                    scheme: r.try_get("scheme")?,
+                    latency_ms: r.try_get("latency_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Who has been verified, and when.
+    ///
+    /// # Errors
+    /// The query failed.
+    pub async fn migrated_users(&self) -> Result<Vec<MigratedUser>, LedgerError> {
+        let rows = sqlx::query("SELECT username, first_verified_at, verified_calls FROM migrated_users ORDER BY username")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MigratedUser {
+                    username: r.try_get("username")?,
+                    first_verified_at: r.try_get("first_verified_at")?,
+                    verified_calls: r.try_get("verified_calls")?,
+                })
+            })
+            .collect()
+    }
+
+    /// `SELECT 1`, bounded.
+    pub async fn ping(&self) -> bool {
+        let ping = sqlx::query("SELECT 1").fetch_one(&self.pool);
+        matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(1), ping).await,
+            Ok(Ok(_))
+        )
+    }
+}

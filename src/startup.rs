@@ -1,0 +1,288 @@
+//! Builds the application from settings, binds the listener (port 0 works,
+//! for tests), and runs until a shutdown signal, finishing in-flight requests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use secrecy::SecretString;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tracing::{error, info, warn};
+
+use crate::config::Settings;
+use crate::db::PoolSettings;
+use crate::hash::StoredHash;
+use crate::hook::auth::HookAuth;
+use crate::hook::error::HookError;
+use crate::hook::throttle::FailureThrottle;
+use crate::ledger::Ledger;
+use crate::legacy::LegacyDb;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+/// bcrypt cost of the dummy hash verified for unknown users.
+const DUMMY_BCRYPT_COST: u32 = 10;
+
+/// A built, bound, not yet running service.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects the databases, runs the ledger migrations and binds the port.
+    ///
+    /// # Errors
+    /// Invalid settings, a ledger that cannot be opened, or a port in use.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate_for_serve().context("configuration")?;
+        let state = build_state(settings).await?;
+        let listener = TcpListener::bind(state.settings.listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} (set --listen / PASSBRIDGE_LISTEN)",
+                    state.settings.listen
+                )
+            })?;
+        Ok(Self {
+            listener,
+            router: router(state.clone()),
+            state,
+        })
+    }
+
+    /// The bound address (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.settings.listen)
+    }
+
+    /// Shared state (tests read the ledger and metrics through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and gives
+    /// in-flight requests `hook.shutdown_grace` to finish.
+    ///
+    /// # Errors
+    /// The server failed.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let grace = self.state.settings.hook.shutdown_grace;
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            info!("shutdown requested: no new connections, finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        };
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let server = tokio::spawn(async move { server.await });
+        tokio::pin!(server);
+        tokio::select! {
+            result = &mut server => return result.context("server task")?.context("server"),
+            _ = stopping_rx => {}
+        }
+        match tokio::time::timeout(grace, &mut server).await {
+            Ok(result) => result.context("server task")?.context("server"),
+            Err(_) => {
+                warn!(grace = ?grace, "in-flight requests did not finish in time; exiting anyway");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Connects everything the handlers need.
+///
+/// # Errors
+/// The ledger cannot be opened or the legacy URL is unusable.
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let legacy_url = settings
+        .legacy
+        .url
+        .clone()
+        .context("legacy.url is not set")?;
+    let legacy = LegacyDb::connect(
+        &legacy_url,
+        settings.legacy.query.clone().unwrap_or_default(),
+        settings.legacy.write_back.clone(),
+        PoolSettings {
+            max_connections: settings.legacy.max_connections,
+            acquire_timeout: settings.legacy.connect_timeout,
+        },
+        settings.legacy.query_timeout,
+    )
+    .context("legacy database")?;
+    let ledger_url = settings.ledger_url();
+    let ledger = Ledger::connect(&ledger_url)
+        .await
+        .with_context(|| format!("ledger database {ledger_url} (set PASSBRIDGE_LEDGER_URL)"))?;
+    let auth =
+        HookAuth::new(&settings.hook.header, &settings.hook.secrets).context("hook.header")?;
+    let dummy_hash = tokio::task::spawn_blocking(dummy_hash)
+        .await
+        .context("dummy hash task")??;
+    Ok(AppState {
+        verify_slots: Arc::new(Semaphore::new(settings.hook.max_concurrent_verifications)),
+        throttle: Arc::new(FailureThrottle::new(
+            settings.hook.max_failures_per_user,
+            settings.hook.failure_window,
+        )),
+        settings: Arc::new(settings),
+        legacy,
+        ledger,
+        auth: Arc::new(auth),
+        metrics: Metrics::new(),
+        dummy_hash: Arc::new(dummy_hash),
+    })
+}
+
+/// A bcrypt hash of a random password, of the cost legacy web apps typically use.
+fn dummy_hash() -> anyhow::Result<StoredHash> {
+    use rand::RngCore;
+    let mut secret = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let hashed = bcrypt::hash(secret, DUMMY_BCRYPT_COST).context("creating the dummy hash")?;
+    StoredHash::parse(&hashed, &crate::hash::Limits::default()).context("parsing the dummy hash")
+}
+
+/// The whole HTTP surface, with its middleware.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let body_limit = state.settings.hook.max_body_bytes;
+    Router::new()
+        .merge(crate::hook::router())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { HookError::NotFound })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), log_refusals))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<Body>| {
+                            let id = req
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                        })
+                        .on_failure(()),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+                    error!("handler panicked; answered 500");
+                    HookError::Internal.into_response()
+                })),
+        )
+        .with_state(state)
+}
+
+/// Logs each refusal once, inside the request span, and counts it.
+async fn log_refusals(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    if let Some(err) = response.extensions().get::<HookError>() {
+        state.metrics.reject(err.code());
+        match err {
+            HookError::Internal => error!(code = err.code(), "request failed"),
+            _ => warn!(
+                code = err.code(),
+                status = response.status().as_u16(),
+                "request refused"
+            ),
+        }
+    }
+    response
+}
+
+/// `GET /healthz`: the process is alive.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: the legacy database and the ledger answer.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let (legacy, ledger) = tokio::join!(state.legacy.ping(), state.ledger.ping());
+    let status = if legacy && ledger {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |up: bool| if up { "up" } else { "down" };
+    (
+        status,
+        Json(json!({
+            "status": if status == StatusCode::OK { "ready" } else { "unready" },
+            "legacy": word(legacy),
+            "ledger": word(ledger),
+        })),
+    )
+        .into_response()
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// A fresh random hook secret (32 random bytes, Base64url): for `--demo` and `hook register`.
+pub fn generate_secret() -> SecretString {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}

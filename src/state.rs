@@ -1,0 +1,34 @@
+//! Shared state handed to every request handler.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::config::Settings;
+use crate::hash::StoredHash;
+use crate::hook::auth::HookAuth;
+use crate::hook::throttle::FailureThrottle;
+use crate::ledger::Ledger;
+use crate::legacy::LegacyDb;
+use crate::metrics::Metrics;
+
+/// Cloned per request; everything inside is reference-counted.
+#[derive(Clone)]
+pub struct AppState {
+    /// Effective settings.
+    pub settings: Arc<Settings>,
+    /// The legacy user database.
+    pub legacy: LegacyDb,
+    /// passbridge's own tables.
+    pub ledger: Ledger,
+    /// Hook caller authentication.
+    pub auth: Arc<HookAuth>,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Bounds verifications running on the blocking pool.
+    pub verify_slots: Arc<Semaphore>,
+    /// Verified against for unknown users, so timing does not reveal which logins exist.
+    pub dummy_hash: Arc<StoredHash>,
+    /// Per-username failure throttle.
+    pub throttle: Arc<FailureThrottle>,
+}

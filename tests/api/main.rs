@@ -1,0 +1,12 @@
+//! The one integration test binary (a single binary links once and shares
+//! the log capture).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cli;
+mod hashcorpus;
+mod helpers;
+mod hook;
+mod logs;
+mod okta_standin;
+mod requests;
+mod runtime;
