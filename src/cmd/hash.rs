@@ -89,6 +89,13 @@ pub enum HashCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Read the whole legacy table (streamed) and report the schemes found, their
+    /// parameters, how many users Okta could import natively, and the ids of rows
+    /// that are malformed or unsupported. Reads only; needs no password.
+    #[command(
+        after_help = "Examples:\n  passbridge hash audit --legacy-url sqlite://users.db --query 'SELECT id, password_hash, salt FROM users'\n  PASSBRIDGE_IMPORT_QUERY='SELECT email AS login, password_hash FROM users' passbridge hash audit --json"
+    )]
+    Audit(super::audit::AuditArgs),
 }
 
 /// What a value that does not describe itself needs.
@@ -165,6 +172,8 @@ pub fn run(cmd: HashCommand, limits: &Limits) -> anyhow::Result<ExitCode> {
         } => verify_batch(&path, &hints, limits),
         HashCommand::Verify { .. } => bail!("give --hash HASH or --batch FILE"),
         HashCommand::Schemes { json } => schemes(json),
+        // Audit needs the database and the runtime: `cmd::run` dispatches it.
+        HashCommand::Audit(_) => bail!("hash audit is dispatched by cmd::run"),
     }
 }
 

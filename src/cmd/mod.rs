@@ -30,6 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args, settings).await,
         Command::Config(cmd) => self::config::run(cmd, settings, &sources).await,
+        Command::Hash(hash::HashCommand::Audit(args)) => audit::run(args, &settings).await,
         Command::Hash(cmd) => hash::run(cmd, &settings.hash.limits),
         Command::Hook(cmd) => hook::run(cmd, &settings).await,
         Command::Dev(cmd) => dev::run(cmd, &settings).await,
