@@ -12,6 +12,7 @@ pub mod demo;
 pub mod dev_okta;
 pub mod hash;
 pub mod hook;
+pub mod import;
 pub mod ledger;
 pub mod legacy;
 pub mod metrics;

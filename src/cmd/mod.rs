@@ -5,6 +5,7 @@ pub mod config;
 pub mod dev;
 pub mod hash;
 pub mod hook;
+pub mod import;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(cmd) => self::config::run(cmd, settings, &sources).await,
         Command::Hash(hash::HashCommand::Audit(args)) => audit::run(args, &settings).await,
         Command::Hash(cmd) => hash::run(cmd, &settings.hash.limits),
+        Command::Import(args) => import::run(args, &settings).await,
         Command::Hook(cmd) => hook::run(cmd, &settings).await,
         Command::Dev(cmd) => dev::run(cmd, &settings).await,
     }

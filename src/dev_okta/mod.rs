@@ -96,16 +96,7 @@ pub struct Faults {
     pub slow_delay: Duration,
 }
 
-/// How the stand-in reads the salt of an imported `SHA-256` hash.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Sha256Salt {
-    /// Base64-decoded, like the other digest algorithms.
-    #[default]
-    Decoded,
-    /// The salt string's own bytes, as Okta's SHA-256 example implies
-    /// (protocol §5.2; which one Okta applies is unverified).
-    Text,
-}
+pub use crate::okta::Sha256Salt;
 
 /// Stand-in settings.
 #[derive(Debug, Clone)]

@@ -2,7 +2,11 @@
 //! verdict of every hook call and the `migrated_users` view. Never stores a
 //! password or a hash.
 
+mod imports;
+
 use sqlx::{AnyPool, Row};
+
+pub use imports::{ImportRecord, ImportResult, ImportState, PendingImport};
 
 use crate::db::{self, placeholders, DatabaseUrl, DbError, DbKind, PoolSettings};
 

@@ -6,11 +6,13 @@
 //! pacing, retries and the wire DTOs. It never logs, prints or stores the API
 //! token, a hash object or a hook secret; their `Debug` output is redacted.
 
+mod check;
 mod client;
 mod error;
 mod hooks;
 mod users;
 
+pub use check::{verify_hash_object, Sha256Salt};
 pub use client::{
     check_org_url, ClientConfig, ClientStats, OktaClient, RateLimitSnapshot, RetryPolicy,
 };

@@ -8,6 +8,7 @@ mod hash_cli;
 mod hashcorpus;
 mod helpers;
 mod hook;
+mod import;
 mod logs;
 mod okta_standin;
 mod requests;
