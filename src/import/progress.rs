@@ -128,13 +128,11 @@ impl Observer for Progress {
                 started,
                 last,
                 total,
-            }) => {
-                if last.elapsed() >= PLAIN_EVERY {
-                    *last = Instant::now();
-                    eprintln!("{}", plain_line(done, *total, started.elapsed(), okta));
-                }
+            }) if last.elapsed() >= PLAIN_EVERY => {
+                *last = Instant::now();
+                eprintln!("{}", plain_line(done, *total, started.elapsed(), okta));
             }
-            None => {}
+            Some(Mode::Plain { .. }) | None => {}
         }
     }
 

@@ -178,7 +178,10 @@ impl Ledger {
     /// The query failed.
     pub async fn import_record(&self, login: &str) -> Result<Option<ImportRecord>, LedgerError> {
         let key = login.to_lowercase();
-        Ok(self.import_records(&[key.clone()]).await?.remove(&key))
+        Ok(self
+            .import_records(std::slice::from_ref(&key))
+            .await?
+            .remove(&key))
     }
 
     /// Marks users as pending for `run_id` before their creates are sent, in
