@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 concurrency=${1:-16}
 seconds=${2:-10}
-port=${PASSBRIDGE_LOADTEST_PORT:-18080}
+port=${LOADTEST_PORT:-18080}
 
 cargo build --release --quiet --bin passbridge --example loadtest
 work=$(mktemp -d)
