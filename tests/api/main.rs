@@ -11,5 +11,6 @@ mod hook;
 mod import;
 mod logs;
 mod okta_standin;
+mod register;
 mod requests;
 mod runtime;
