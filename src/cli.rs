@@ -66,6 +66,9 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
     /// Inspect and validate the configuration.
     #[command(subcommand)]
     Config(crate::cmd::config::ConfigCommand),
+    /// Identify and verify legacy password hashes; list supported schemes.
+    #[command(subcommand)]
+    Hash(crate::cmd::hash::HashCommand),
     /// Create the legacy users in Okta (native hash import or password-import hook).
     Import(crate::cmd::import::ImportArgs),
     /// Register and manage the Okta password-import inline hook.

@@ -168,13 +168,20 @@ fn dummy_hash() -> anyhow::Result<StoredHash> {
 
 /// The whole HTTP surface, with its middleware.
 pub fn router(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
-    let body_limit = state.settings.hook.max_body_bytes;
-    Router::new()
+    let routes = Router::new()
         .merge(crate::hook::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics));
+    with_middleware(routes, state)
+}
+
+/// Wraps `routes` in passbridge's middleware: 404 fallback, body limit,
+/// refusal logging, request ids, tracing and the catch-panic guard.
+pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let body_limit = state.settings.hook.max_body_bytes;
+    routes
         .fallback(|| async { HookError::NotFound })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), log_refusals))

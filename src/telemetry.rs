@@ -40,6 +40,8 @@ where
             registry.with(
                 tracing_subscriber::fmt::layer()
                     .with_target(false)
+                    // Colours only on a terminal: log files and collectors get plain text.
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                     .with_writer(writer),
             ),
         ),

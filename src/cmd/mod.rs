@@ -1,7 +1,9 @@
 //! One module per subcommand; `run` dispatches after loading settings and logging.
 
+pub mod audit;
 pub mod config;
 pub mod dev;
+pub mod hash;
 pub mod hook;
 pub mod import;
 pub mod serve;
@@ -29,6 +31,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args, settings).await,
         Command::Config(cmd) => self::config::run(cmd, settings, &sources).await,
+        Command::Hash(hash::HashCommand::Audit(args)) => audit::run(args, &settings).await,
+        Command::Hash(cmd) => hash::run(cmd, &settings.hash.limits),
         Command::Import(args) => import::run(args, &settings).await,
         Command::Hook(cmd) => hook::run(cmd, &settings).await,
         Command::Dev(cmd) => dev::run(cmd, &settings).await,

@@ -408,4 +408,15 @@ mod tests {
             Err(HashError::CostTooHigh { .. })
         ));
     }
+
+    #[test]
+    fn detect_recognises_this_family() {
+        for (stored, scheme) in [
+            ("$argon2i$m=65536,t=2,p=1$c29tZXNhbHQ$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ", Scheme::Argon2i),
+            ("$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc", Scheme::Argon2id),
+            ("$argon2d$v=19$m=32,t=3,p=4$AgICAgICAgICAgICAgICAg$USs5G28RYpdTcdMJGXNClPho4745hPPBoTpNufq+Sss", Scheme::Argon2d),
+        ] {
+            assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
+        }
+    }
 }

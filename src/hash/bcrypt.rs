@@ -653,4 +653,19 @@ mod tests {
         .unwrap();
         assert!(x.okta_native().is_none());
     }
+
+    #[test]
+    fn detect_recognises_this_family() {
+        for (stored, scheme) in [
+            ("$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", Scheme::Bcrypt2a),
+            ("$2b$05$/OK.fbVrR/bpIqNJ5ianF.Sa7shbm4.OzKpvFnX1pQLmQW96oUlCq", Scheme::Bcrypt2b),
+            ("$2y$05$/OK.fbVrR/bpIqNJ5ianF.Sa7shbm4.OzKpvFnX1pQLmQW96oUlCq", Scheme::Bcrypt2y),
+            ("$2x$05$/OK.fbVrR/bpIqNJ5ianF.CE5elHaaO4EbggVDjb8P19RukzXSM3e", Scheme::Bcrypt2x),
+            ("$2$05$......................XuQjdH.wPVNUZ/bOfstdW/FqB8QSjte", Scheme::Bcrypt2),
+            ("$bcrypt-sha256$v=2,t=2b,r=5$5Hg1DKFqPE8C2aflZ5vVoe$wOK1VFFtS8IGTrGa7.h5fs0u84qyPbS", Scheme::PasslibBcryptSha256),
+            ("$wp$2y$10$/ktG/bzsEU/Ag7umrbqsTeiSLAJ4IXWjA5ZaN/ZBjqQZ.oNDEP1Vm", Scheme::WordpressBcrypt),
+        ] {
+            assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
+        }
+    }
 }

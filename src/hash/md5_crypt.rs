@@ -200,4 +200,14 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn detect_recognises_this_family() {
+        for (stored, scheme) in [
+            ("$1$dOHYPKoP$tnxS1T8Q6VVn3kpV8cN6o.", Scheme::Md5Crypt),
+            ("$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/", Scheme::AprMd5Crypt),
+        ] {
+            assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
+        }
+    }
 }

@@ -9,10 +9,12 @@ mod argon2;
 mod aspnet_identity;
 mod bcrypt;
 mod cisco;
+mod des_crypt;
 mod digest;
 mod django;
 mod encoding;
 mod error;
+mod firebase_scrypt;
 mod ldap;
 mod limits;
 mod md5_crypt;
@@ -28,6 +30,7 @@ mod scrypt;
 mod sha_crypt;
 mod spring;
 mod werkzeug;
+mod yescrypt;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -137,14 +140,17 @@ enum Material {
     Md5Crypt(md5_crypt::Md5CryptHash),
     Pbkdf2(pbkdf2::Pbkdf2Hash),
     Phpass(phpass::PhpassHash),
+    Scrypt(scrypt::ScryptHash),
+    Werkzeug(werkzeug::WerkzeugHash),
+    DesCrypt(des_crypt::DesCryptHash),
+    Yescrypt(yescrypt::YescryptHash),
+    Firebase(firebase_scrypt::FirebaseHash),
     Django(django::DjangoHash),
     Ldap(ldap::LdapHash),
     Mssql(mssql::MssqlHash),
     Mysql(mysql::MysqlHash),
     Nthash(nthash::NtHash),
     Postgres(postgres::PostgresHash),
-    Scrypt(scrypt::ScryptHash),
-    Werkzeug(werkzeug::WerkzeugHash),
     Spring(spring::SpringHash),
 }
 
@@ -159,14 +165,17 @@ impl Material {
             Material::Md5Crypt(m) => m,
             Material::Pbkdf2(m) => m,
             Material::Phpass(m) => m,
+            Material::Scrypt(m) => m,
+            Material::Werkzeug(m) => m,
+            Material::DesCrypt(m) => m,
+            Material::Yescrypt(m) => m,
+            Material::Firebase(m) => m,
             Material::Django(m) => m,
             Material::Ldap(m) => m,
             Material::Mssql(m) => m,
             Material::Mysql(m) => m,
             Material::Nthash(m) => m,
             Material::Postgres(m) => m,
-            Material::Scrypt(m) => m,
-            Material::Werkzeug(m) => m,
             Material::Spring(m) => m,
         }
     }
@@ -191,7 +200,6 @@ impl fmt::Debug for StoredHash {
 pub fn detect(stored: &str) -> Option<Scheme> {
     let s = stored.trim();
     detect_mcf(s)
-        // Spring's ids are lower-case (`{pbkdf2}`), passlib's LDAP tags upper-case.
         .or_else(|| spring::detect(s))
         .or_else(|| detect_pbkdf2_tags(s))
         .or_else(|| ldap::detect(s))
@@ -224,13 +232,15 @@ fn detect_mcf(s: &str) -> Option<Scheme> {
             "pbkdf2" => Some(Scheme::PasslibPbkdf2Sha1),
             "pbkdf2-sha256" => Some(Scheme::PasslibPbkdf2Sha256),
             "pbkdf2-sha512" => Some(Scheme::PasslibPbkdf2Sha512),
+            "p5k2" => pbkdf2::detect_p5k2(s),
             "P" => Some(Scheme::PhpassP),
             "H" => Some(Scheme::PhpassH),
             "S" => Some(Scheme::Drupal7Sha512),
-            "3" => Some(Scheme::Nthash3),
-            "A" => Some(Scheme::MysqlCachingSha2),
             "scrypt" => Some(Scheme::PasslibScrypt),
             "7" => Some(Scheme::Scrypt7),
+            "y" | "gy" => Some(Scheme::Yescrypt),
+            "3" => Some(Scheme::Nthash3),
+            "A" => Some(Scheme::MysqlCachingSha2),
             _ => None,
         };
     }
@@ -243,17 +253,20 @@ fn detect_mcf(s: &str) -> Option<Scheme> {
             _ => None,
         };
     }
-    if s.starts_with("grub.pbkdf2.") {
-        return Some(Scheme::GrubPbkdf2Sha512);
-    }
-    // Werkzeug: `method$salt$hash`, method `pbkdf2:…` / `scrypt:…` (or bare,
-    // meaning its defaults). Django's `scrypt$N$salt$r$p$hash` has six parts.
-    let parts = s.split('$').count();
-    if s.starts_with("pbkdf2:") || (s.starts_with("pbkdf2$") && parts == 3) {
+    if s.starts_with("pbkdf2:") || s.starts_with("pbkdf2$") {
         return Some(Scheme::WerkzeugPbkdf2);
     }
-    if s.starts_with("scrypt:") || (s.starts_with("scrypt$") && parts == 3) {
+    // Werkzeug's bare `scrypt$salt$hex`; Django's `scrypt$N$salt$r$p$hash`
+    // has more fields.
+    if s.starts_with("scrypt:") || (s.starts_with("scrypt$") && s.matches('$').count() == 2) {
         return Some(Scheme::WerkzeugScrypt);
+    }
+    // BSDi extended DES: `_`, 4 count, 4 salt and 11 hash characters.
+    if s.len() == 20 && s.starts_with('_') {
+        return Some(Scheme::BsdiCrypt);
+    }
+    if s.starts_with("grub.pbkdf2.") {
+        return Some(Scheme::GrubPbkdf2Sha512);
     }
     match s.split_once('$').map(|(algo, _)| algo) {
         Some("pbkdf2_sha256") => Some(Scheme::DjangoPbkdf2Sha256),
@@ -343,12 +356,21 @@ impl StoredHash {
             | Scheme::LdapPbkdf2Sha1
             | Scheme::LdapPbkdf2Sha256
             | Scheme::LdapPbkdf2Sha512
+            | Scheme::CtaPbkdf2Sha1
+            | Scheme::DlitzPbkdf2Sha1
             | Scheme::Pbkdf2Raw => Material::Pbkdf2(pbkdf2::parse(scheme, stored, hints, limits)?),
             Scheme::PasslibScrypt | Scheme::Scrypt7 | Scheme::ScryptRaw => {
                 Material::Scrypt(scrypt::parse(scheme, stored, hints, limits)?)
             }
             Scheme::AspnetIdentityV2 | Scheme::AspnetIdentityV3 => {
                 Material::Pbkdf2(aspnet_identity::parse(scheme, stored, limits)?)
+            }
+            Scheme::Yescrypt => Material::Yescrypt(yescrypt::parse(scheme, stored, limits)?),
+            Scheme::FirebaseScrypt => {
+                Material::Firebase(firebase_scrypt::parse(scheme, stored, hints, limits)?)
+            }
+            Scheme::DesCrypt | Scheme::BsdiCrypt => {
+                Material::DesCrypt(des_crypt::parse(scheme, stored, limits)?)
             }
             Scheme::WerkzeugPbkdf2 | Scheme::WerkzeugScrypt | Scheme::WerkzeugHmac => {
                 Material::Werkzeug(werkzeug::parse(scheme, stored, hints, limits)?)
@@ -397,12 +419,6 @@ impl StoredHash {
             }
             Scheme::PostgresMd5 | Scheme::PostgresScramSha256 => {
                 Material::Postgres(postgres::parse(scheme, stored, hints, limits)?)
-            }
-            other => {
-                return Err(HashError::Unsupported {
-                    scheme: other.as_str(),
-                    reason: "not implemented yet".into(),
-                })
             }
         };
         Ok(Self { scheme, material })

@@ -15,8 +15,11 @@ use super::{
     Family, HashError, Hints, Limits, OktaHash, OktaPbkdf2Digest, Param, Result, Scheme, Verdict,
 };
 
-/// Longest derived key accepted (more only multiplies the work).
+/// Longest derived key accepted for parsing a `dklen` hint.
 const MAX_DK_BYTES: usize = 1024;
+/// Most PRF output blocks a key may span: each block repeats all the
+/// iterations, so this bounds the work at 16 times the iteration ceiling.
+const MAX_DK_BLOCKS: usize = 16;
 /// Iterations Atlassian's `{PKCS5S2}` always uses.
 const ATLASSIAN_ITERATIONS: u32 = 10_000;
 
@@ -31,6 +34,17 @@ pub(crate) enum Prf {
 }
 
 impl Prf {
+    /// Output size of the hash, the natural derived-key length.
+    pub(crate) fn output_len(self) -> usize {
+        match self {
+            Self::Sha1 => 20,
+            Self::Sha224 => 28,
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+
     /// Name as written in parameters (`sha256`).
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -105,7 +119,7 @@ impl Pbkdf2Hash {
             value: iterations,
             limit: u64::from(limits.pbkdf2_iterations),
         })?;
-        if dk.is_empty() || dk.len() > MAX_DK_BYTES {
+        if dk.is_empty() || dk.len() > MAX_DK_BLOCKS * prf.output_len() {
             return Err(HashError::malformed(
                 scheme,
                 format!("derived key is {} bytes", dk.len()),
@@ -170,6 +184,7 @@ pub(crate) fn parse(
         Scheme::AtlassianPbkdf2Sha1 => parse_atlassian(name, stored, limits),
         Scheme::GrubPbkdf2Sha512 => parse_grub(name, stored, limits),
         Scheme::Pbkdf2Raw => parse_raw(name, stored, hints, limits),
+        Scheme::CtaPbkdf2Sha1 | Scheme::DlitzPbkdf2Sha1 => parse_p5k2(scheme, stored, limits),
         _ => Err(HashError::Unsupported {
             scheme: name,
             reason: "not a PBKDF2 scheme".into(),
@@ -291,6 +306,78 @@ fn parse_grub(name: &'static str, stored: &str, limits: &Limits) -> Result<Pbkdf
     let salt = hex(salt).ok_or_else(|| HashError::malformed(name, "salt is not hex"))?;
     let dk = hex(hash).ok_or_else(|| HashError::malformed(name, "hash is not hex"))?;
     Pbkdf2Hash::new(name, prf, iterations, salt, dk, limits)
+}
+
+/// Which `$p5k2$` dialect a value is: Christopher Tuttle's (Base64
+/// checksum of 20 bytes, 28 characters with padding) or Dwayne Litzenberger's
+/// (adapted Base64 of 24 bytes, 32 characters).
+pub(crate) fn detect_p5k2(stored: &str) -> Option<Scheme> {
+    let checksum = stored.strip_prefix("$p5k2$")?.rsplit('$').next()?;
+    match checksum.len() {
+        28 => Some(Scheme::CtaPbkdf2Sha1),
+        32 => Some(Scheme::DlitzPbkdf2Sha1),
+        _ => None,
+    }
+}
+
+/// `$p5k2$<hex rounds>$<salt>$<checksum>`, PBKDF2-HMAC-SHA1 in both dialects.
+/// cta: salt and checksum in URL-safe Base64, the salt decoded. dlitz: the
+/// rounds may be empty (400), and the PBKDF2 salt is the whole canonical
+/// setting string `$p5k2$<hex or nothing for 400>$<salt>` (as dlitz's
+/// `crypt()` and passlib compute it).
+fn parse_p5k2(scheme: Scheme, stored: &str, limits: &Limits) -> Result<Pbkdf2Hash> {
+    let name = scheme.as_str();
+    let rest = stored
+        .strip_prefix("$p5k2$")
+        .ok_or_else(|| HashError::malformed(name, "expected the `$p5k2$` prefix"))?;
+    let [rounds, salt, checksum] = fields::<3>(name, rest, '$', "`rounds$salt$checksum`")?;
+    let hex_rounds = |r: &str| {
+        u64::from_str_radix(r, 16)
+            .ok()
+            .filter(|n| *n >= 1 && r.len() <= 8)
+            .ok_or_else(|| HashError::malformed(name, "rounds is not a hex number"))
+    };
+    if scheme == Scheme::CtaPbkdf2Sha1 {
+        let iterations = hex_rounds(rounds)?;
+        let salt = b64(salt).ok_or_else(|| HashError::malformed(name, "salt is not Base64"))?;
+        let dk =
+            b64(checksum).ok_or_else(|| HashError::malformed(name, "checksum is not Base64"))?;
+        if dk.len() != 20 {
+            return Err(HashError::malformed(name, "checksum must be 20 bytes"));
+        }
+        return Pbkdf2Hash::new(name, Prf::Sha1, iterations, salt, dk, limits);
+    }
+    let iterations = if rounds.is_empty() {
+        400
+    } else {
+        hex_rounds(rounds)?
+    };
+    if !salt
+        .bytes()
+        .all(|b| b == b'.' || b == b'/' || b.is_ascii_alphanumeric())
+    {
+        return Err(HashError::malformed(
+            name,
+            "salt has characters outside ./0-9A-Za-z",
+        ));
+    }
+    let dk = ab64(checksum).ok_or_else(|| HashError::malformed(name, "checksum is not Base64"))?;
+    if dk.len() != 24 {
+        return Err(HashError::malformed(name, "checksum must be 24 bytes"));
+    }
+    let setting = if iterations == 400 {
+        format!("$p5k2$${salt}")
+    } else {
+        format!("$p5k2${iterations:x}${salt}")
+    };
+    Pbkdf2Hash::new(
+        name,
+        Prf::Sha1,
+        iterations,
+        setting.into_bytes(),
+        dk,
+        limits,
+    )
 }
 
 /// A bare derived key with everything else in hints: `params.algorithm`
@@ -570,6 +657,63 @@ mod tests {
         );
     }
 
+    // passlib `test_handlers.py` `cta_pbkdf2_sha1_test` (the first from the
+    // original implementation) and `dlitz_pbkdf2_sha1_test` (from dlitz's
+    // python-pbkdf2 test suite).
+    #[test]
+    fn p5k2_dialects() {
+        both(
+            Scheme::CtaPbkdf2Sha1,
+            "$p5k2$1000$ZxK4ZBJCfQg=$jJZVscWtO--p1-xIZl6jhO2LKR0=",
+            "hashy the \u{2603}",
+            "hashy the snowman",
+        );
+        both(
+            Scheme::CtaPbkdf2Sha1,
+            "$p5k2$1$$h1TDLGSw9ST8UMAPeIE13i0t12c=",
+            "password",
+            "passwd",
+        );
+        both(
+            Scheme::CtaPbkdf2Sha1,
+            "$p5k2$4321$OTg3NjU0MzIx$jINJrSvZ3LXeIbUdrJkRpN62_WQ=",
+            "\u{399}\u{3c9}\u{3b1}\u{3bd}\u{3bd}\u{3b7}\u{3c2}",
+            "\u{399}\u{3c9}\u{3b1}\u{3bd}\u{3bd}\u{3b7}",
+        );
+        both(
+            Scheme::DlitzPbkdf2Sha1,
+            "$p5k2$$exec$r1EWMCMk7Rlv3L/RNcFXviDefYa0hlql",
+            "cloadm",
+            "cloadM",
+        );
+        both(
+            Scheme::DlitzPbkdf2Sha1,
+            "$p5k2$c$u9HvcT4d$Sd1gwSVCLZYAuqZ25piRnbBEoAesaa/g",
+            "gnu",
+            "gnus",
+        );
+        both(
+            Scheme::DlitzPbkdf2Sha1,
+            "$p5k2$d$tUsch7fU$nqDkaxMDOFBeJsTSfABsyn.PYUXilHwL",
+            "dcl",
+            "DCL",
+        );
+        both(
+            Scheme::DlitzPbkdf2Sha1,
+            "$p5k2$3e8$H0NX9mT/$wk/sE8vv6OMKuMaqazCJYDSUhWY9YB2J",
+            "spam",
+            "eggs",
+        );
+        assert_eq!(
+            detect_p5k2("$p5k2$c$u9HvcT4d$Sd1gwSVCLZYAuqZ25piRnbBEoAesaa/g"),
+            Some(Scheme::DlitzPbkdf2Sha1)
+        );
+        assert_eq!(
+            detect_p5k2("$p5k2$1$$h1TDLGSw9ST8UMAPeIE13i0t12c="),
+            Some(Scheme::CtaPbkdf2Sha1)
+        );
+    }
+
     #[test]
     fn okta_takes_sha256_and_sha512_from_4096_iterations() {
         let limits = Limits::default();
@@ -647,6 +791,16 @@ mod tests {
             parse(Scheme::Pbkdf2Raw, "00", &none, &limits),
             Err(HashError::MissingHint { .. })
         ));
+        // A key spanning more than 16 PRF blocks multiplies the work: refused.
+        let long = Hints::default()
+            .with_salt("salt")
+            .with_param("algorithm", "sha1")
+            .with_param("iterations", "1")
+            .with_param("encoding", "hex");
+        assert!(matches!(
+            parse(Scheme::Pbkdf2Raw, &"ab".repeat(20 * 16 + 1), &long, &limits),
+            Err(HashError::Malformed { .. })
+        ));
     }
 
     #[test]
@@ -665,5 +819,27 @@ mod tests {
             err,
             Err(HashError::CostTooHigh { value: 600_000, .. })
         ));
+    }
+
+    #[test]
+    fn detect_recognises_this_family() {
+        for (stored, scheme) in [
+            ("$pbkdf2$1212$OB.dtnSEXZK8U5cgxU/GYQ$y5LKPOplRmok7CZp/aqVDVg8zGI", Scheme::PasslibPbkdf2Sha1),
+            ("$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ", Scheme::PasslibPbkdf2Sha256),
+            ("$pbkdf2-sha512$1212$RHY0Fr3IDMSVO/RSZyb5ow$x", Scheme::PasslibPbkdf2Sha512),
+            ("pbkdf2_sha256$600000$seasalt2$OSllgFdJjYQjb0RfMzrx8u0XYl4Fkt+wKpI1yq4lZlo=", Scheme::DjangoPbkdf2Sha256),
+            ("pbkdf2_sha1$600000$seasalt2$2CLsaL1MZhq6JOG6QOHtVbiopHE=", Scheme::DjangoPbkdf2Sha1),
+            ("{PKCS5S2}c4xaeTQM0lUieMS3V5voiexyX9XhqC2dBd5ecVy60IPksHChwoTAVYFrhsgoq8/p", Scheme::AtlassianPbkdf2Sha1),
+            ("{pkcs5s2}c4xaeTQM0lUieMS3V5voiexyX9XhqC2dBd5ecVy60IPksHChwoTAVYFrhsgoq8/p", Scheme::AtlassianPbkdf2Sha1),
+            ("grub.pbkdf2.sha512.10000.AB.CD", Scheme::GrubPbkdf2Sha512),
+            ("{PBKDF2}1212$OB.dtnSEXZK8U5cgxU/GYQ$y5LKPOplRmok7CZp/aqVDVg8zGI", Scheme::LdapPbkdf2Sha1),
+            ("{PBKDF2-SHA1}1212$x$y", Scheme::LdapPbkdf2Sha1),
+            ("{pbkdf2-sha256}1212$x$y", Scheme::LdapPbkdf2Sha256),
+            ("{PBKDF2-SHA512}1212$x$y", Scheme::LdapPbkdf2Sha512),
+            ("$p5k2$1$$h1TDLGSw9ST8UMAPeIE13i0t12c=", Scheme::CtaPbkdf2Sha1),
+            ("$p5k2$$exec$r1EWMCMk7Rlv3L/RNcFXviDefYa0hlql", Scheme::DlitzPbkdf2Sha1),
+        ] {
+            assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
+        }
     }
 }

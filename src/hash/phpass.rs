@@ -276,4 +276,23 @@ mod tests {
             Err(HashError::CostTooHigh { value: 15, .. })
         ));
     }
+
+    #[test]
+    fn detect_recognises_this_family() {
+        for (stored, scheme) in [
+            ("$P$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0", Scheme::PhpassP),
+            ("$H$9aaaaaSXBjgypwqm.JsMssPLiS8YQ00", Scheme::PhpassH),
+            (
+                "$S$D2sypG2KL6EjTo08zxDCAx4D3lcAQx7Tk.hydYvH/hEDiNfo2AHS",
+                Scheme::Drupal7Sha512,
+            ),
+            (
+                "U$S$D2sypG2KL6EjTo08zxDCAx4D3lcAQx7Tk.hydYvH/hEDiNfo2AHS",
+                Scheme::Drupal7Sha512,
+            ),
+            ("U$P$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0", Scheme::PhpassP),
+        ] {
+            assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
+        }
+    }
 }

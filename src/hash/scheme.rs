@@ -70,6 +70,8 @@ schemes! {
     LdapPbkdf2Sha1 => "ldap_pbkdf2_sha1", "pbkdf2", true;
     LdapPbkdf2Sha256 => "ldap_pbkdf2_sha256", "pbkdf2", true;
     LdapPbkdf2Sha512 => "ldap_pbkdf2_sha512", "pbkdf2", true;
+    CtaPbkdf2Sha1 => "cta_pbkdf2_sha1", "pbkdf2", true;
+    DlitzPbkdf2Sha1 => "dlitz_pbkdf2_sha1", "pbkdf2", true;
     Pbkdf2Raw => "pbkdf2_raw", "pbkdf2", false;
     WerkzeugPbkdf2 => "werkzeug_pbkdf2", "werkzeug", true;
     WerkzeugScrypt => "werkzeug_scrypt", "werkzeug", true;
@@ -252,15 +254,71 @@ const ALIASES: &[(&str, &[Scheme])] = &[
             Scheme::SpringNoop,
         ],
     ),
-    ("scrypt", &[Scheme::PasslibScrypt, Scheme::Scrypt7]),
+    (
+        "scrypt",
+        &[
+            Scheme::PasslibScrypt,
+            Scheme::Scrypt7,
+            Scheme::WerkzeugScrypt,
+        ],
+    ),
     (
         "pbkdf2",
         &[
             Scheme::PasslibPbkdf2Sha1,
             Scheme::PasslibPbkdf2Sha256,
             Scheme::PasslibPbkdf2Sha512,
+            Scheme::DjangoPbkdf2Sha1,
+            Scheme::DjangoPbkdf2Sha256,
+            Scheme::AtlassianPbkdf2Sha1,
+            Scheme::GrubPbkdf2Sha512,
+            Scheme::LdapPbkdf2Sha1,
+            Scheme::LdapPbkdf2Sha256,
+            Scheme::LdapPbkdf2Sha512,
+            Scheme::CtaPbkdf2Sha1,
+            Scheme::DlitzPbkdf2Sha1,
+            Scheme::WerkzeugPbkdf2,
+            Scheme::AspnetIdentityV2,
+            Scheme::AspnetIdentityV3,
         ],
     ),
+    // Names of applications and tools for the hashes they store.
+    ("bcrypt_sha256", &[Scheme::PasslibBcryptSha256]),
+    (
+        "php_password_hash",
+        &[Scheme::Bcrypt2y, Scheme::Argon2i, Scheme::Argon2id],
+    ),
+    (
+        "laravel",
+        &[Scheme::Bcrypt2y, Scheme::Argon2i, Scheme::Argon2id],
+    ),
+    ("sha_crypt", &[Scheme::Sha256Crypt, Scheme::Sha512Crypt]),
+    ("gost_yescrypt", &[Scheme::Yescrypt]),
+    ("des", &[Scheme::DesCrypt]),
+    ("descrypt", &[Scheme::DesCrypt]),
+    ("bsdicrypt", &[Scheme::BsdiCrypt]),
+    ("phpbb", &[Scheme::PhpassH]),
+    (
+        "drupal",
+        &[Scheme::Drupal7Sha512, Scheme::PhpassP, Scheme::PhpassH],
+    ),
+    (
+        "aspnet",
+        &[Scheme::AspnetIdentityV2, Scheme::AspnetIdentityV3],
+    ),
+    (
+        "aspnet_identity",
+        &[Scheme::AspnetIdentityV2, Scheme::AspnetIdentityV3],
+    ),
+    (
+        "werkzeug",
+        &[Scheme::WerkzeugPbkdf2, Scheme::WerkzeugScrypt],
+    ),
+    ("flask", &[Scheme::WerkzeugPbkdf2, Scheme::WerkzeugScrypt]),
+    ("firebase", &[Scheme::FirebaseScrypt]),
+    ("atlassian", &[Scheme::AtlassianPbkdf2Sha1]),
+    ("pkcs5s2", &[Scheme::AtlassianPbkdf2Sha1]),
+    ("grub", &[Scheme::GrubPbkdf2Sha512]),
 ];
 
 /// What a scheme name given by a user resolves to.

@@ -407,4 +407,17 @@ mod tests {
             })
         ));
     }
+
+    #[test]
+    fn detect_recognises_this_family() {
+        for (stored, scheme) in [
+            ("$scrypt$ln=10,r=8,p=16$TmFDbA$x", Scheme::PasslibScrypt),
+            (
+                "$7$C6..../....SodiumChloride$kBGj9fHznVYFQMEn/qDCfrDevf9YDtcDdKvEqHJLV8D",
+                Scheme::Scrypt7,
+            ),
+        ] {
+            assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
+        }
+    }
 }

@@ -265,4 +265,14 @@ mod tests {
             })
         ));
     }
+
+    #[test]
+    fn detect_recognises_this_family() {
+        for (stored, scheme) in [
+            ("$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5", Scheme::Sha256Crypt),
+            ("$6$rounds=10$roundstoolow$kUMsbe306n21p9R.FRkW3IGn.S9NPN0x50YhH1xhLsPuWGsUSklZt58jaTfF4ZEQpyUNGc0dqbpBYYBaHHrsX.", Scheme::Sha512Crypt),
+        ] {
+            assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
+        }
+    }
 }

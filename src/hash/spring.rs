@@ -28,8 +28,8 @@ use super::django::{scrypt_matches, scrypt_params};
 use super::encoding::{b64, ct_eq, hex};
 use super::okta::OKTA_MIN_PBKDF2_ITERATIONS;
 use super::{
-    detect as detect_any, Family, HashError, Hints, Limits, OktaHash, OktaPbkdf2Digest, Param,
-    Result, Scheme, StoredHash, Verdict,
+    detect as detect_any, Family, HashError, Hints, Limits, OktaDigest, OktaHash, OktaPbkdf2Digest,
+    Param, Result, SaltOrder, Scheme, StoredHash, Verdict,
 };
 
 /// `StandardPasswordEncoder` salt length and digest rounds.
@@ -192,7 +192,8 @@ pub(crate) fn detect(stored: &str) -> Option<Scheme> {
         "bcrypt" if rest.starts_with("$2") => Some(Scheme::SpringBcrypt),
         "argon2" if rest.starts_with("$argon2") => Some(Scheme::SpringArgon2),
         "scrypt" if rest.starts_with('$') => Some(Scheme::SpringScrypt),
-        "pbkdf2" if !rest.is_empty() => Some(Scheme::SpringPbkdf2),
+        // LDAP's `{PBKDF2}rounds$salt$hash` has '$'; Spring's hex/Base64 has none.
+        "pbkdf2" if !rest.is_empty() && !rest.contains('$') => Some(Scheme::SpringPbkdf2),
         "noop" => Some(Scheme::SpringNoop),
         _ if id.eq_ignore_ascii_case("sha256") && is_hex_of(rest, STANDARD_SALT + 32) => {
             Some(Scheme::SpringSha256)
@@ -543,6 +544,24 @@ impl Family for SpringHash {
                     value: hash.clone(),
                 })
             }
+            // digest(password ‖ "{salt}") once is Okta's digest with a POSTFIX salt.
+            Self::MessageDigest {
+                algorithm: MdAlgorithm::Other(algorithm),
+                salt,
+                iterations: 1,
+                digest,
+            } => Some(OktaHash::Digest {
+                algorithm: match algorithm {
+                    Algorithm::Md5 => OktaDigest::Md5,
+                    Algorithm::Sha1 => OktaDigest::Sha1,
+                    Algorithm::Sha256 => OktaDigest::Sha256,
+                    Algorithm::Sha512 => OktaDigest::Sha512,
+                    _ => return None,
+                },
+                salt: (!salt.is_empty()).then(|| salt.clone()),
+                salt_order: SaltOrder::Postfix,
+                value: digest.clone(),
+            }),
             _ => None,
         }
     }
@@ -692,6 +711,45 @@ mod tests {
             verify("{MD4}{Alan K Stewart}ZplT6P5Kv6Rlu6W4FIoYNA==", "ww_uni123"),
             Verdict::Match
         );
+    }
+
+    #[test]
+    fn single_round_message_digest_is_okta_native_postfix() {
+        let stored = "{SHA-1}{6581QepZz2qd8jVrT2QYPVtK8DuM2n45dVslmc3UTWc=}4f31573948ddbfb8ac9dd80107dfad13fd8f2454";
+        let h = parse(
+            Scheme::SpringMessageDigest,
+            stored,
+            &Hints::default(),
+            &Limits::default(),
+        )
+        .unwrap();
+        match h.okta_native() {
+            Some(OktaHash::Digest {
+                algorithm,
+                salt,
+                salt_order,
+                value,
+            }) => {
+                assert_eq!(algorithm, OktaDigest::Sha1);
+                assert_eq!(
+                    salt,
+                    Some(b"{6581QepZz2qd8jVrT2QYPVtK8DuM2n45dVslmc3UTWc=}".to_vec())
+                );
+                assert_eq!(salt_order, SaltOrder::Postfix);
+                assert_eq!(value.len(), 20);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let md4 =
+            "{MD4}{KYp8/QErWyQemYazZQ8UnWWfbGbkYkVC8qMi0duoA84=}152ce09d3261d2b53cac55b2ea4d1c7a";
+        let h = parse(
+            Scheme::SpringMessageDigest,
+            md4,
+            &Hints::default(),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert!(h.okta_native().is_none());
     }
 
     #[test]

@@ -329,4 +329,19 @@ mod tests {
             Err(HashError::CostTooHigh { .. })
         ));
     }
+
+    #[test]
+    fn detect_recognises_this_family() {
+        for (stored, scheme) in [
+            ("pbkdf2:sha256:1$salt$120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b", Scheme::WerkzeugPbkdf2),
+            ("scrypt:16384:8:1$SodiumChloride$7023", Scheme::WerkzeugScrypt),
+        ] {
+            assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
+        }
+        // Django's scrypt has the same first word but six fields.
+        assert_ne!(
+            super::super::detect("scrypt$16384$salt$8$1$aGFzaA=="),
+            Some(Scheme::WerkzeugScrypt)
+        );
+    }
 }

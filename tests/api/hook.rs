@@ -394,3 +394,44 @@ async fn okta_retry_with_the_same_event_id_gets_the_same_answer() {
         "both attempts are traceable to one event"
     );
 }
+
+async fn slow_legacy_query_times_out_within_the_budget(kind: DbKind) {
+    let sleepy = match kind {
+        DbKind::Postgres => {
+            "SELECT password_hash, salt, scheme FROM users, pg_sleep(2) WHERE email = $1"
+        }
+        DbKind::MySql => {
+            "SELECT password_hash, salt, scheme FROM users WHERE email = ? AND SLEEP(2) = 0"
+        }
+        // SQLite has no sleep; the outage case is covered by the connection test.
+        DbKind::Sqlite => return,
+    };
+    let Some(db) = TestDb::create(kind).await else {
+        return;
+    };
+    db.create_users_table().await;
+    db.insert_user(
+        "sleepy@example.com",
+        &hex_sha256("pw"),
+        None,
+        Some("hex_sha256"),
+    )
+    .await;
+    let app = spawn_app_with(db, |s| {
+        s.legacy.query = Some(sleepy.to_owned());
+        s.legacy.query_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
+
+    let started = std::time::Instant::now();
+    assert_eq!(app.verdict("sleepy@example.com", "pw").await, "UNVERIFIED");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(
+        app.reasons("sleepy@example.com").await,
+        ["legacy_unavailable"]
+    );
+}
+
+on_every_db! {
+    slow_query => slow_legacy_query_times_out_within_the_budget;
+}

@@ -2,7 +2,9 @@
 //! the log capture).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit;
 mod cli;
+mod hash_cli;
 mod hashcorpus;
 mod helpers;
 mod hook;

@@ -242,3 +242,34 @@ async fn responses_carry_a_request_id() {
         .unwrap_or_default();
     assert_eq!(id.len(), 36, "a uuid: {id:?}");
 }
+
+#[tokio::test]
+async fn a_panicking_handler_becomes_a_generic_500() {
+    use tower::ServiceExt;
+    let app = app_with_user().await;
+    let routes = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            if std::hint::black_box(true) {
+                panic!("internal detail that must not leak");
+            }
+            "unreachable"
+        }),
+    );
+    let router = passbridge::startup::with_middleware(routes, app.state.clone());
+
+    let resp = router
+        .oneshot(
+            axum::http::Request::get("/boom")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(resp.status(), 500);
+    let bytes = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["error"], "internal");
+    assert!(!String::from_utf8_lossy(&bytes).contains("must not leak"));
+}
