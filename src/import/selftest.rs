@@ -328,6 +328,15 @@ const VECTORS: &[Vector] = &[
         password: "password123",
         source: "hash corpus pub-0710 (pyca bcrypt 4.3.0) in Spring's {bcrypt} framing",
     },
+    Vector {
+        scheme: Scheme::SpringMessageDigest,
+        stored: "{MD5}{THIS_IS_A_SALT}a68aafd90299d0b137de28fb4bb68573",
+        salt: None,
+        username: None,
+        params: &[],
+        password: "abc123",
+        source: "Spring Security MessageDigestPasswordEncoderTests (MD5, salted)",
+    },
 ];
 
 /// Outcome of one scheme's self-test.
