@@ -276,8 +276,8 @@ struct Window {
 struct Bucket {
     window: Option<Window>,
     in_flight: u32,
-    /// An answer has come back (with or without rate-limit headers).
-    answered: bool,
+    /// The last answer carried no rate-limit headers: do not pace.
+    unpaced: bool,
     /// The budget of the last window seen, used for the next one.
     last_limit: Option<u32>,
 }
@@ -345,9 +345,9 @@ impl Pacer {
                         next_slot: now,
                     });
                 }
-                // Headers never seen: one probe at a time until an answer
-                // arrives; if answers carry no headers, do not pace at all.
-                None if state.answered || state.in_flight == 0 => {
+                // No budget known yet: one probe at a time until an answer
+                // tells it; if answers carry no headers, do not pace at all.
+                None if state.unpaced || state.in_flight == 0 => {
                     state.in_flight += 1;
                     return Decision::Go;
                 }
@@ -355,6 +355,7 @@ impl Pacer {
             }
         }
         let reserve = self.reserve;
+        let idle = state.in_flight == 0;
         let Some(w) = state.window.as_mut() else {
             return Decision::Go;
         };
@@ -363,6 +364,9 @@ impl Pacer {
                 Some(reset) => {
                     Decision::Wait(reset.saturating_duration_since(now) + self.jitter(self.jitter))
                 }
+                // A provisional window with no budget left and nothing in
+                // flight would never learn its real budget: send one probe.
+                None if idle => Decision::Go,
                 None => Decision::Wait(RECHECK + self.jitter(RECHECK)),
             }
         } else {
@@ -414,9 +418,12 @@ impl Pacer {
         };
         let state = buckets.entry(bucket).or_default();
         state.in_flight = state.in_flight.saturating_sub(1);
-        state.answered = true;
+        state.unpaced = headers.is_none();
         let Some(h) = headers else { return };
-        state.last_limit = Some(h.limit);
+        // Concurrency 429s carry limit 0 (protocol §5.3): not a window budget.
+        if h.limit > 0 {
+            state.last_limit = Some(h.limit);
+        }
         let now = Instant::now();
         if h.reset_at <= now {
             return; // a late answer from a window that is already over
@@ -811,6 +818,20 @@ mod tests {
         for _ in 0..5 {
             assert!(matches!(pacer.decide("b"), Decision::Go));
         }
+    }
+
+    #[tokio::test]
+    async fn a_concurrency_429_with_zero_limit_does_not_stall() {
+        let pacer = Pacer::new(0, Duration::ZERO);
+        pacer.acquire("b").await;
+        pacer.observe("b", Some(headers(0, 0, Duration::from_millis(100))), true);
+        let t = Instant::now();
+        pacer.acquire("b").await;
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        // Only one probe at a time until an answer tells the budget.
+        assert!(matches!(pacer.decide("b"), Decision::Wait(_)));
+        pacer.observe("b", Some(headers(10, 9, Duration::from_millis(500))), false);
+        assert!(matches!(pacer.decide("b"), Decision::Go));
     }
 
     #[tokio::test]
