@@ -74,13 +74,8 @@ pub(crate) fn scrypt_params(
     if r == 0 || p == 0 {
         return Err(HashError::malformed(scheme, "r and p must be positive"));
     }
-    let memory = 128u64.saturating_mul(u64::from(r)).saturating_mul(n);
-    Limits::check(
-        scheme,
-        "scrypt_memory_bytes",
-        memory,
-        limits.scrypt_memory_bytes,
-    )?;
+    // Memory and work, p included: p multiplies both the block buffer and the time.
+    super::scrypt::check_cost(scheme, n, u64::from(r), u64::from(p), limits)?;
     let log_n = u8::try_from(n.trailing_zeros())
         .map_err(|_| HashError::malformed(scheme, "N is out of range"))?;
     scrypt::Params::new(log_n, r, p)
@@ -425,6 +420,26 @@ mod tests {
                 assert_eq!(salt_order, SaltOrder::Prefix);
             }
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    // Found by tests/api/hash_robustness.rs: Django's scrypt checked only
+    // 128 * r * N, so p = 10^8 was accepted (verifying would allocate
+    // 128 * r * p = 100 GB) and so was N = 2^20, r = 1, p = 16384.
+    #[test]
+    fn scrypt_p_is_bounded_at_parse_time() {
+        let limits = Limits::default();
+        for stored in [
+            "scrypt$16384$salt$8$100000000$a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
+            "scrypt$1048576$salt$1$16384$a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
+        ] {
+            assert!(
+                matches!(
+                    parse(Scheme::DjangoScrypt, stored, &limits),
+                    Err(HashError::CostTooHigh { .. })
+                ),
+                "{stored}"
+            );
         }
     }
 }
