@@ -100,7 +100,7 @@ pub(crate) fn parse(scheme: Scheme, stored: &str, limits: &Limits) -> Result<Dja
     let after = |prefix: &str| {
         stored
             .strip_prefix(prefix)
-            .ok_or_else(|| HashError::malformed(name, format!("expected the {prefix} prefix")))
+            .ok_or_else(|| HashError::malformed(name, format!("expected the `{prefix}` prefix")))
     };
     match scheme {
         Scheme::DjangoArgon2 => {
