@@ -129,6 +129,13 @@ pub(crate) fn parse(scheme: Scheme, stored: &str, limits: &Limits) -> Result<Dja
                 .split_once('$')
                 .ok_or_else(|| HashError::malformed(name, "expected crypt$salt$data"))?;
             let inner_scheme = match detect_any(data) {
+                // `crypt$$` around `{CRYPT}crypt$$…` would recurse without end.
+                Some(s) if super::ldap::is_wrapper(s) => {
+                    return Err(HashError::malformed(
+                        name,
+                        "the crypt data is another wrapper, not a crypt(3) value",
+                    ))
+                }
                 Some(s) => s,
                 None if data.len() == 13 && data.bytes().all(|b| CRYPT_ALPHABET.contains(&b)) => {
                     Scheme::DesCrypt
@@ -441,5 +448,20 @@ mod tests {
                 "{stored}"
             );
         }
+    }
+
+    // Found by tests/api/hash_robustness.rs: `crypt$$` accepted any detected
+    // inner format, `{CRYPT}` did the same, and `crypt$${CRYPT}crypt$${CRYPT}…`
+    // recursed once per 14 bytes until the stack overflowed.
+    #[test]
+    fn crypt_does_not_wrap_other_wrappers() {
+        let limits = Limits::default();
+        let one = "crypt$${CRYPT}$1$saltsalt$hash";
+        assert!(matches!(
+            parse(Scheme::DjangoDesCrypt, one, &limits),
+            Err(HashError::Malformed { .. })
+        ));
+        let deep = format!("{}$1$salt$", "crypt$${CRYPT}".repeat(10_000));
+        assert!(parse(Scheme::DjangoDesCrypt, &deep, &limits).is_err());
     }
 }
