@@ -5,6 +5,7 @@
 mod audit;
 mod cli;
 mod hash_cli;
+mod hash_robustness;
 mod hashcorpus;
 mod helpers;
 mod hook;
