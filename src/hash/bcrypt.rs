@@ -164,6 +164,13 @@ fn parse_mcf(
             format!("salt and digest are {} characters, expected 53", rest.len()),
         ));
     }
+    // Splitting a non-ASCII string at byte 22 could cut a character in two.
+    if !rest.is_ascii() {
+        return Err(HashError::malformed(
+            name,
+            "salt and digest are not radix-64",
+        ));
+    }
     let (salt, digest) = rest.split_at(22);
     build(name, minor, cost, salt, digest, limits, prehash)
 }
@@ -666,6 +673,22 @@ mod tests {
             ("$wp$2y$10$/ktG/bzsEU/Ag7umrbqsTeiSLAJ4IXWjA5ZaN/ZBjqQZ.oNDEP1Vm", Scheme::WordpressBcrypt),
         ] {
             assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
+        }
+    }
+
+    // Found by tests/api/hash_robustness.rs: a 53-byte body with a two-byte
+    // character across byte 22 made `split_at` panic (and the panic message
+    // quoted the value).
+    #[test]
+    fn non_ascii_across_the_salt_split_is_malformed_not_a_panic() {
+        let body = format!("{}é{}", "a".repeat(21), "a".repeat(30));
+        assert_eq!(body.len(), 53);
+        for (scheme, stored) in [
+            (Scheme::Bcrypt2b, format!("$2b$05${body}")),
+            (Scheme::WordpressBcrypt, format!("$wp$2y$05${body}")),
+        ] {
+            let err = parse(scheme, &stored, &Limits::default()).err().unwrap();
+            assert!(matches!(err, HashError::Malformed { .. }), "{err}");
         }
     }
 }

@@ -74,13 +74,8 @@ pub(crate) fn scrypt_params(
     if r == 0 || p == 0 {
         return Err(HashError::malformed(scheme, "r and p must be positive"));
     }
-    let memory = 128u64.saturating_mul(u64::from(r)).saturating_mul(n);
-    Limits::check(
-        scheme,
-        "scrypt_memory_bytes",
-        memory,
-        limits.scrypt_memory_bytes,
-    )?;
+    // Memory and work, p included: p multiplies both the block buffer and the time.
+    super::scrypt::check_cost(scheme, n, u64::from(r), u64::from(p), limits)?;
     let log_n = u8::try_from(n.trailing_zeros())
         .map_err(|_| HashError::malformed(scheme, "N is out of range"))?;
     scrypt::Params::new(log_n, r, p)
@@ -105,7 +100,7 @@ pub(crate) fn parse(scheme: Scheme, stored: &str, limits: &Limits) -> Result<Dja
     let after = |prefix: &str| {
         stored
             .strip_prefix(prefix)
-            .ok_or_else(|| HashError::malformed(name, format!("expected the {prefix} prefix")))
+            .ok_or_else(|| HashError::malformed(name, format!("expected the `{prefix}` prefix")))
     };
     match scheme {
         Scheme::DjangoArgon2 => {
@@ -134,6 +129,13 @@ pub(crate) fn parse(scheme: Scheme, stored: &str, limits: &Limits) -> Result<Dja
                 .split_once('$')
                 .ok_or_else(|| HashError::malformed(name, "expected crypt$salt$data"))?;
             let inner_scheme = match detect_any(data) {
+                // `crypt$$` around `{CRYPT}crypt$$…` would recurse without end.
+                Some(s) if super::ldap::is_wrapper(s) => {
+                    return Err(HashError::malformed(
+                        name,
+                        "the crypt data is another wrapper, not a crypt(3) value",
+                    ))
+                }
                 Some(s) => s,
                 None if data.len() == 13 && data.bytes().all(|b| CRYPT_ALPHABET.contains(&b)) => {
                     Scheme::DesCrypt
@@ -426,5 +428,40 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    // Found by tests/api/hash_robustness.rs: Django's scrypt checked only
+    // 128 * r * N, so p = 10^8 was accepted (verifying would allocate
+    // 128 * r * p = 100 GB) and so was N = 2^20, r = 1, p = 16384.
+    #[test]
+    fn scrypt_p_is_bounded_at_parse_time() {
+        let limits = Limits::default();
+        for stored in [
+            "scrypt$16384$salt$8$100000000$a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
+            "scrypt$1048576$salt$1$16384$a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
+        ] {
+            assert!(
+                matches!(
+                    parse(Scheme::DjangoScrypt, stored, &limits),
+                    Err(HashError::CostTooHigh { .. })
+                ),
+                "{stored}"
+            );
+        }
+    }
+
+    // Found by tests/api/hash_robustness.rs: `crypt$$` accepted any detected
+    // inner format, `{CRYPT}` did the same, and `crypt$${CRYPT}crypt$${CRYPT}…`
+    // recursed once per 14 bytes until the stack overflowed.
+    #[test]
+    fn crypt_does_not_wrap_other_wrappers() {
+        let limits = Limits::default();
+        let one = "crypt$${CRYPT}$1$saltsalt$hash";
+        assert!(matches!(
+            parse(Scheme::DjangoDesCrypt, one, &limits),
+            Err(HashError::Malformed { .. })
+        ));
+        let deep = format!("{}$1$salt$", "crypt$${CRYPT}".repeat(10_000));
+        assert!(parse(Scheme::DjangoDesCrypt, &deep, &limits).is_err());
     }
 }

@@ -151,13 +151,26 @@ pub(crate) fn parse(
 fn parse_crypt(inner: &str, hints: &Hints, limits: &Limits) -> Result<StoredHash> {
     let name = Scheme::LdapCrypt.as_str();
     let inner_hints = Hints::default();
+    let not_crypt3 = || {
+        HashError::malformed(
+            name,
+            "the value after {CRYPT} is another wrapper, not a crypt(3) value",
+        )
+    };
     if let Some(wanted) = hints.param("inner_scheme").filter(|s| !s.trim().is_empty()) {
-        return StoredHash::parse_with(Some(wanted), inner, &inner_hints, limits);
+        let parsed = StoredHash::parse_with(Some(wanted), inner, &inner_hints, limits)?;
+        if is_wrapper(parsed.scheme()) {
+            return Err(not_crypt3());
+        }
+        return Ok(parsed);
     }
     let scheme = match detect_any(inner) {
         Some(Scheme::LdapCrypt) => {
             return Err(HashError::malformed(name, "nested {CRYPT} prefix"));
         }
+        // Wrappers would let `{CRYPT}crypt$${CRYPT}…` recurse once per
+        // few bytes until the stack overflows.
+        Some(s) if is_wrapper(s) => return Err(not_crypt3()),
         Some(s) => s,
         None if is_des_crypt(inner) => Scheme::DesCrypt,
         None => {
@@ -168,6 +181,13 @@ fn parse_crypt(inner: &str, hints: &Hints, limits: &Limits) -> Result<StoredHash
         }
     };
     StoredHash::parse_as(scheme, inner, &inner_hints, limits)
+}
+
+/// Whether `scheme` wraps other formats (an LDAP tag, a Django or Spring
+/// prefix) rather than being a crypt(3) format itself. `{CRYPT}` and
+/// Django's `crypt$` hold only the latter.
+pub(crate) fn is_wrapper(scheme: Scheme) -> bool {
+    matches!(scheme.family(), "ldap" | "django" | "spring")
 }
 
 fn okta_digest(algorithm: Algorithm) -> Option<OktaDigest> {
@@ -353,5 +373,33 @@ mod tests {
         assert!(is_des_crypt("EC93K7Lz2ptxA"));
         assert!(!is_des_crypt("$1$abc$def"));
         assert_eq!(detect("{crypt}$6$x$y"), Some(Scheme::LdapCrypt));
+    }
+
+    // Found by tests/api/hash_robustness.rs: `{CRYPT}crypt$${CRYPT}…`
+    // recursed through Django's `crypt$` until the stack overflowed.
+    #[test]
+    fn crypt_does_not_wrap_other_wrappers() {
+        let limits = Limits::default();
+        let none = Hints::default();
+        for stored in ["{CRYPT}crypt$$$1$saltsalt$hash", "{CRYPT}{bcrypt}$2a$05$x"] {
+            assert!(
+                matches!(
+                    parse(Scheme::LdapCrypt, stored, &none, &limits),
+                    Err(HashError::Malformed { .. })
+                ),
+                "{stored}"
+            );
+        }
+        let deep = format!("{}$1$salt$", "{CRYPT}crypt$$".repeat(10_000));
+        assert!(parse(Scheme::LdapCrypt, &deep, &none, &limits).is_err());
+        // Naming the wrapper as the inner scheme does not get around it.
+        let named = Hints::default().with_param("inner_scheme", "django_des_crypt");
+        assert!(parse(
+            Scheme::LdapCrypt,
+            "{CRYPT}crypt$$ab1Hv2Lg7ltQo",
+            &named,
+            &limits
+        )
+        .is_err());
     }
 }

@@ -19,7 +19,7 @@ use super::{
 const MAX_DK_BYTES: usize = 1024;
 /// Most PRF output blocks a key may span: each block repeats all the
 /// iterations, so this bounds the work at 16 times the iteration ceiling.
-const MAX_DK_BLOCKS: usize = 16;
+pub(crate) const MAX_DK_BLOCKS: usize = 16;
 /// Iterations Atlassian's `{PKCS5S2}` always uses.
 const ATLASSIAN_ITERATIONS: u32 = 10_000;
 

@@ -92,7 +92,7 @@ fn parse_scram(stored: &str, limits: &Limits) -> Result<PostgresHash> {
     let bad = |why: &str| HashError::malformed(name, why.to_owned());
     let rest = stored
         .strip_prefix("SCRAM-SHA-256$")
-        .ok_or_else(|| bad("expected the SCRAM-SHA-256$ prefix"))?;
+        .ok_or_else(|| bad("expected the `SCRAM-SHA-256$` prefix"))?;
     let (params, keys) = rest
         .split_once('$')
         .ok_or_else(|| bad("expected iterations:salt$StoredKey:ServerKey"))?;

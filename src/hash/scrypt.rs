@@ -12,6 +12,43 @@ use super::{Family, HashError, Hints, Limits, Param, Result, Scheme, Verdict};
 /// Longest derived key accepted.
 const MAX_DK_BYTES: usize = 1024;
 
+/// The whole computation may touch at most this many times the memory
+/// ceiling. The p lanes run one after another (the `scrypt` crate is
+/// single-threaded), each over 128 * r * N bytes, so p multiplies the time
+/// as the block count multiplies PBKDF2's (`pbkdf2::MAX_DK_BLOCKS`).
+pub(crate) const MAX_WORK_FACTOR: u64 = 16;
+
+/// Checks scrypt's memory, `128 * r * N` and the p blocks of `128 * r`
+/// bytes held at once, against `scrypt_memory_bytes`, and its total work,
+/// `128 * r * N * p`, against [`MAX_WORK_FACTOR`] times that ceiling.
+pub(crate) fn check_cost(
+    scheme: &'static str,
+    n: u64,
+    r: u64,
+    p: u64,
+    limits: &Limits,
+) -> Result<()> {
+    let lane = 128u64.saturating_mul(r).saturating_mul(n);
+    Limits::check(
+        scheme,
+        "scrypt_memory_bytes",
+        lane,
+        limits.scrypt_memory_bytes,
+    )?;
+    Limits::check(
+        scheme,
+        "scrypt_memory_bytes",
+        128u64.saturating_mul(r).saturating_mul(p),
+        limits.scrypt_memory_bytes,
+    )?;
+    Limits::check(
+        scheme,
+        "scrypt_memory_bytes",
+        lane.saturating_mul(p),
+        limits.scrypt_memory_bytes.saturating_mul(MAX_WORK_FACTOR),
+    )
+}
+
 /// Validated scrypt cost parameters.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ScryptCost {
@@ -22,7 +59,7 @@ pub(crate) struct ScryptCost {
 
 impl ScryptCost {
     /// Checks N (a power of two above 1), r and p (positive), and the
-    /// memory `128 * r * N` (and `128 * r * p`) against the ceiling.
+    /// memory and work ([`check_cost`]) against the ceiling.
     pub(crate) fn new(
         scheme: &'static str,
         n: u64,
@@ -44,19 +81,7 @@ impl ScryptCost {
             .ok()
             .filter(|p| *p > 0)
             .ok_or_else(|| HashError::malformed(scheme, "p is out of range"))?;
-        Limits::check(
-            scheme,
-            "scrypt_memory_bytes",
-            128u64.saturating_mul(r).saturating_mul(n),
-            limits.scrypt_memory_bytes,
-        )?;
-        // The p blocks of 128 * r bytes live in memory at once as well.
-        Limits::check(
-            scheme,
-            "scrypt_memory_bytes",
-            128u64.saturating_mul(r).saturating_mul(p),
-            limits.scrypt_memory_bytes,
-        )?;
+        check_cost(scheme, n, r, p, limits)?;
         let log_n = n.trailing_zeros() as u8;
         Params::new(log_n, r32, p32)
             .map_err(|_| HashError::malformed(scheme, "scrypt rejects these N, r, p"))?;
@@ -419,5 +444,33 @@ mod tests {
         ] {
             assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
         }
+    }
+
+    // Found by tests/api/hash_robustness.rs: p was bounded only by the
+    // 128 * r * p buffer, so N = 2^20, r = 1, p = 16384 (128 MiB per lane,
+    // 16384 lanes run in turn) was accepted and would run for hours.
+    #[test]
+    fn work_over_many_lanes_is_checked_at_parse_time() {
+        let none = Hints::default();
+        let limits = Limits::default();
+        let absurd = "$scrypt$ln=20,r=1,p=16384$c2FsdA$a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s";
+        assert!(matches!(
+            parse(Scheme::PasslibScrypt, absurd, &none, &limits),
+            Err(HashError::CostTooHigh { .. })
+        ));
+        // RFC 7914 vector 2 (N = 1024, r = 8, p = 16: 16 MiB in all) still passes.
+        let rfc = "$scrypt$ln=10,r=8,p=16$TmFDbA$/bq+HJ00cgB4VucZDQHp/nxq18vII3gw53N2Y0s3MWIurzDZLiKjiG/xCSedmDDaxyevuUqD7m2DYMvfoswGQA";
+        assert!(parse(Scheme::PasslibScrypt, rfc, &none, &limits).is_ok());
+        // The work bound is a multiple of the memory ceiling: p lanes of a
+        // full-ceiling N pass up to that multiple, and not beyond it.
+        let tight = Limits {
+            scrypt_memory_bytes: 128 * 8 * 1024,
+            ..Limits::default()
+        };
+        assert!(check_cost("t", 1024, 8, MAX_WORK_FACTOR, &tight).is_ok());
+        assert!(matches!(
+            check_cost("t", 1024, 8, MAX_WORK_FACTOR + 1, &tight),
+            Err(HashError::CostTooHigh { .. })
+        ));
     }
 }

@@ -27,6 +27,7 @@ use super::digest::{decode_digest, Algorithm};
 use super::django::{scrypt_matches, scrypt_params};
 use super::encoding::{b64, ct_eq, hex};
 use super::okta::OKTA_MIN_PBKDF2_ITERATIONS;
+use super::pbkdf2::MAX_DK_BLOCKS;
 use super::{
     detect as detect_any, Family, HashError, Hints, Limits, OktaDigest, OktaHash, OktaPbkdf2Digest,
     Param, Result, SaltOrder, Scheme, StoredHash, Verdict,
@@ -53,6 +54,14 @@ impl Prf {
             "sha256" => Some(Self::Sha256),
             "sha512" => Some(Self::Sha512),
             _ => None,
+        }
+    }
+
+    fn output_len(self) -> usize {
+        match self {
+            Self::Sha1 => 20,
+            Self::Sha256 => 32,
+            Self::Sha512 => 64,
         }
     }
 
@@ -401,6 +410,14 @@ fn parse_pbkdf2(rest: &str, v5_8: bool, hints: &Hints, limits: &Limits) -> Resul
         ));
     }
     let (salt, hash) = raw.split_at(salt_len);
+    // Each PRF block of the key repeats every iteration: bound the work as
+    // the PBKDF2 family does.
+    if hash.len() > MAX_DK_BLOCKS * prf.output_len() {
+        return Err(HashError::malformed(
+            name,
+            format!("derived key is {} bytes", hash.len()),
+        ));
+    }
     Ok(SpringHash::Pbkdf2 {
         prf,
         iterations,
@@ -843,5 +860,21 @@ mod tests {
         )
         .unwrap();
         assert!(v55.okta_native().is_none());
+    }
+
+    // Found by tests/api/hash_robustness.rs: the `{pbkdf2}` key length was
+    // unbounded, and each 20-byte PRF block repeats all 185000 iterations,
+    // so 100 KB of hex meant 2500 blocks of work.
+    #[test]
+    fn pbkdf2_key_length_is_bounded() {
+        let none = Hints::default();
+        let long = format!("{{pbkdf2}}{}", "ab".repeat(50_000));
+        assert!(matches!(
+            parse(Scheme::SpringPbkdf2, &long, &none, &Limits::default()),
+            Err(HashError::Malformed { .. })
+        ));
+        // 16 blocks of SHA-1 after the 8-byte salt still parse.
+        let max = format!("{{pbkdf2}}{}", "ab".repeat(8 + 16 * 20));
+        assert!(parse(Scheme::SpringPbkdf2, &max, &none, &Limits::default()).is_ok());
     }
 }

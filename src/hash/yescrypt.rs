@@ -10,7 +10,7 @@ use ::yescrypt::{yescrypt, Params};
 use hmac::{KeyInit, Mac};
 use streebog::{Digest, Streebog256};
 
-use super::encoding::{ct_eq, h64_decode};
+use super::encoding::{ct_eq, h64_decode, h64_value};
 use super::{Family, HashError, Limits, Param, Result, Scheme, Verdict};
 
 /// Decoded material of a yescrypt hash.
@@ -46,17 +46,12 @@ pub(crate) fn parse(scheme: Scheme, stored: &str, limits: &Limits) -> Result<Yes
         return Err(HashError::malformed(name, "expected `params$salt$hash`"));
     };
     let gost_setting = gost.then(|| format!("$gy${params}${salt}").into_bytes());
+    let params_text = params;
     let params = Params::from_str(params)
         .map_err(|_| HashError::malformed(name, "the parameter field is not valid yescrypt"))?;
-    let memory = 128u64
-        .saturating_mul(u64::from(params.r()))
-        .saturating_mul(params.n());
-    Limits::check(
-        name,
-        "scrypt_memory_bytes",
-        memory,
-        limits.scrypt_memory_bytes,
-    )?;
+    let time = time_cost(params_text)
+        .ok_or_else(|| HashError::malformed(name, "the parameter field is not valid yescrypt"))?;
+    check_cost(name, &params, time, limits)?;
     let salt =
         h64_decode(salt).ok_or_else(|| HashError::malformed(name, "salt is not crypt Base64"))?;
     let hash =
@@ -70,6 +65,86 @@ pub(crate) fn parse(scheme: Scheme, stored: &str, limits: &Limits) -> Result<Yes
         hash,
         gost_setting,
     })
+}
+
+/// Bytes of pwxform S-boxes each of the p threads allocates (3 * 2^8 * 2 * 8).
+const SBOX_BYTES: u64 = 12_288;
+
+/// Checks yescrypt's memory, `128 * r * N` plus per-thread buffers of
+/// `128 * r` bytes and the S-boxes, against `scrypt_memory_bytes`, and its
+/// work, at most `128 * r * N * p * (t + 1)`, against the scrypt family's
+/// multiple of it. p and t are free in the format (the crate bounds
+/// neither), and each multiplies the time or the buffers.
+fn check_cost(name: &'static str, params: &Params, t: u64, limits: &Limits) -> Result<()> {
+    let (n, r, p) = (params.n(), u64::from(params.r()), u64::from(params.p()));
+    let block = 128u64.saturating_mul(r);
+    let memory = block
+        .saturating_mul(n)
+        .saturating_add(block.saturating_add(SBOX_BYTES).saturating_mul(p));
+    Limits::check(
+        name,
+        "scrypt_memory_bytes",
+        memory,
+        limits.scrypt_memory_bytes,
+    )?;
+    let work = block
+        .saturating_mul(n)
+        .saturating_mul(p)
+        .saturating_mul(t.saturating_add(1));
+    Limits::check(
+        name,
+        "scrypt_memory_bytes",
+        work,
+        limits
+            .scrypt_memory_bytes
+            .saturating_mul(super::scrypt::MAX_WORK_FACTOR),
+    )
+}
+
+/// One field of yescrypt's variable-width parameter encoding (the reference
+/// `decode64_uint32`): the first character picks a range and the number of
+/// characters that follow, each adding six lower bits.
+fn decode_field(text: &[u8], pos: &mut usize, min: u64) -> Option<u64> {
+    let first = u64::from(h64_value(*text.get(*pos)?)?);
+    *pos += 1;
+    let (mut start, mut end, mut chars, mut bits) = (0u64, 47u64, 1u32, 0u32);
+    let mut value = min;
+    while first > end {
+        value += (end + 1 - start) << bits;
+        start = end + 1;
+        end = start + (62 - end) / 2;
+        chars += 1;
+        bits += 6;
+    }
+    value += (first - start) << bits;
+    for _ in 1..chars {
+        bits -= 6;
+        value += u64::from(h64_value(*text.get(*pos)?)?) << bits;
+        *pos += 1;
+    }
+    Some(value)
+}
+
+/// The `t` (time) parameter of a yescrypt parameter field, which the crate
+/// parses but does not expose: flavour, log2 N and r, then an optional
+/// "have" bit set followed by p (bit 1) and t (bit 2).
+fn time_cost(params: &str) -> Option<u64> {
+    let text = params.as_bytes();
+    let mut pos = 0;
+    decode_field(text, &mut pos, 0)?;
+    decode_field(text, &mut pos, 1)?;
+    decode_field(text, &mut pos, 1)?;
+    if pos >= text.len() {
+        return Some(0);
+    }
+    let have = decode_field(text, &mut pos, 1)?;
+    if have & 1 != 0 {
+        decode_field(text, &mut pos, 2)?;
+    }
+    if have & 2 != 0 {
+        return decode_field(text, &mut pos, 1);
+    }
+    Some(0)
 }
 
 fn hmac_streebog256(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -228,5 +303,37 @@ mod tests {
         ] {
             assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
         }
+    }
+
+    // Found by tests/api/hash_robustness.rs: only 128 * r * N was checked, so
+    // a classic-mode p = 2^30 (verifying allocates 128 * r * p = 128 GiB)
+    // and t = 2^30 (a billion-fold time) were accepted.
+    #[test]
+    fn p_and_t_are_bounded_at_parse_time() {
+        let limits = Limits::default();
+        let tail = "LdJMENpBABJJ3hIHjB1Bi.$HboGM6qPrsK.StKYGt6KErmUYtioHreJd98oIugoNB6";
+        for params in [".7..zyxvrC", "j9T/zyxvrD"] {
+            for prefix in ["$y$", "$gy$"] {
+                let stored = format!("{prefix}{params}${tail}");
+                assert!(
+                    matches!(
+                        parse(Scheme::Yescrypt, &stored, &limits),
+                        Err(HashError::CostTooHigh { .. })
+                    ),
+                    "{stored}"
+                );
+            }
+        }
+    }
+
+    // The t field as the reference encodes it: absent is 0; "j9T/zyxvrD"
+    // carries have = 2 (t only) and t = 2^30; "jD5.7" carries p = 11 only.
+    #[test]
+    fn time_cost_reads_the_optional_t_field() {
+        assert_eq!(time_cost("j9T"), Some(0));
+        assert_eq!(time_cost("jD5.7"), Some(0));
+        assert_eq!(time_cost("j9T/zyxvrD"), Some(1 << 30));
+        assert_eq!(time_cost("j9T/"), None);
+        assert_eq!(time_cost("j!T"), None);
     }
 }

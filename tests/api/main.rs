@@ -5,12 +5,14 @@
 mod audit;
 mod cli;
 mod hash_cli;
+mod hash_robustness;
 mod hashcorpus;
 mod helpers;
 mod hook;
 mod import;
 mod logs;
 mod okta_standin;
+mod readme;
 mod register;
 mod requests;
 mod runtime;
