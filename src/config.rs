@@ -108,7 +108,7 @@ impl Default for Settings {
 }
 
 /// The legacy database.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LegacySettings {
     /// `sqlite://…`, `postgres://…` or `mysql://…`.
@@ -134,6 +134,23 @@ pub struct LegacySettings {
     /// Wait at most this long for the lookup query.
     #[serde(with = "humantime_serde")]
     pub query_timeout: Duration,
+}
+
+impl std::fmt::Debug for LegacySettings {
+    // `params` may hold a pepper or an encoder secret: show only the keys.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegacySettings")
+            .field("url", &self.url)
+            .field("query", &self.query)
+            .field("write_back", &self.write_back)
+            .field("scheme", &self.scheme)
+            .field("params", &self.params.keys().collect::<Vec<_>>())
+            .field("lowercase_username", &self.lowercase_username)
+            .field("max_connections", &self.max_connections)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("query_timeout", &self.query_timeout)
+            .finish()
+    }
 }
 
 impl Default for LegacySettings {
@@ -290,9 +307,12 @@ fn serialize_params_redacted<S: Serializer>(
     v: &BTreeMap<String, String>,
     s: S,
 ) -> std::result::Result<S::Ok, S::Error> {
-    // A pepper is a secret; other parameters are not.
+    // Peppers, keys and encoder secrets are secrets; other parameters are not.
     s.collect_map(v.iter().map(|(k, val)| {
-        let shown = if k.contains("pepper") || k.contains("key") {
+        let shown = if ["pepper", "key", "secret", "password"]
+            .iter()
+            .any(|w| k.contains(w))
+        {
             REDACTED
         } else {
             val.as_str()
@@ -688,7 +708,7 @@ mod tests {
 
     #[test]
     fn secrets_split_and_stay_redacted() {
-        let (s, _) = load(
+        let (mut s, _) = load(
             None,
             &env(&[
                 (
@@ -699,10 +719,18 @@ mod tests {
             ]),
         )
         .unwrap();
+        s.legacy
+            .params
+            .insert("secret".into(), "spring-encoder-secret".into());
+        s.legacy
+            .params
+            .insert("pepper".into(), "hmac-pepper-value".into());
         assert_eq!(s.hook.secrets.len(), 2);
         let shown = s.to_redacted_toml() + &format!("{s:?}");
+        assert!(!shown.contains("spring-encoder-secret") && !shown.contains("hmac-pepper-value"));
         assert!(!shown.contains("first-secret-value-123"));
         assert!(!shown.contains("00tok-en"));
+        assert!(!shown.contains("spring-encoder-secret") && !shown.contains("hmac-pepper-value"));
     }
 
     #[test]

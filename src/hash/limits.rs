@@ -36,7 +36,8 @@ pub struct Limits {
     pub argon2_time: u32,
     /// argon2 `p`.
     pub argon2_parallelism: u32,
-    /// scrypt/yescrypt working memory, bytes (128 * r * N).
+    /// scrypt/yescrypt working memory, bytes (128 * r * N); total work
+    /// (memory times parallelism) may be at most 16 times this.
     pub scrypt_memory_bytes: u64,
     /// sha256/sha512-crypt, BSDi and similar round counts.
     pub crypt_rounds: u32,
