@@ -197,10 +197,36 @@ pub fn connect_lazy(url: &DatabaseUrl, pool: PoolSettings) -> Result<AnyPool, Db
 /// # Errors
 /// The database cannot be reached.
 pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> Result<AnyPool, DbError> {
+    connect_with_sqlite_pragmas(url, pool, SQLITE_BUSY_TIMEOUT).await
+}
+
+/// Waits for a lock instead of failing at once when two passbridge processes
+/// (say `serve` and `import`) share a SQLite file.
+const SQLITE_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 5000";
+
+/// Like [`connect`], running `pragmas` on every new SQLite connection
+/// (ignored for other engines).
+///
+/// # Errors
+/// The database cannot be reached.
+pub async fn connect_with_sqlite_pragmas(
+    url: &DatabaseUrl,
+    pool: PoolSettings,
+    pragmas: &'static str,
+) -> Result<AnyPool, DbError> {
     DRIVERS.call_once(sqlx::any::install_default_drivers);
+    let is_sqlite = url.kind() == DbKind::Sqlite;
     AnyPoolOptions::new()
         .max_connections(pool.max_connections)
         .acquire_timeout(pool.acquire_timeout)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if is_sqlite {
+                    sqlx::Executor::execute(&mut *conn, pragmas).await?;
+                }
+                Ok(())
+            })
+        })
         .connect(url.expose())
         .await
         .map_err(|source| DbError::Sqlx {

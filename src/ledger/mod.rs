@@ -21,6 +21,12 @@ pub enum LedgerError {
     Query(#[from] sqlx::Error),
 }
 
+/// A SQLite ledger in WAL mode with `synchronous = NORMAL`: appends no longer
+/// wait for an fsync each (durable at checkpoints; a power cut may lose the
+/// last rows, never corrupt the file), and readers do not block the writer.
+const SQLITE_LEDGER_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL";
+
 /// Embedded migrations (portable SQL).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -76,7 +82,9 @@ impl Ledger {
     /// # Errors
     /// The database is unreachable or a migration fails.
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, LedgerError> {
-        let pool = db::connect(url, PoolSettings::default()).await?;
+        let pool =
+            db::connect_with_sqlite_pragmas(url, PoolSettings::default(), SQLITE_LEDGER_PRAGMAS)
+                .await?;
         MIGRATOR
             .run(&pool)
             .await
