@@ -27,7 +27,11 @@ Examples:
   Serve against a real database:       PASSBRIDGE_HOOK_SECRET=... passbridge serve \\
       --legacy-url postgres://app@db/legacy \\
       --legacy-query 'SELECT password_hash, salt FROM users WHERE email = $1'
-  Check a configuration:               passbridge config check --config passbridge.toml";
+  Check a configuration:               passbridge config check --config passbridge.toml
+  What hashes does the legacy table hold: passbridge hash audit --query 'SELECT id, password_hash FROM users'
+  Plan, then run, the import into Okta: passbridge import --dry-run && passbridge import --report import.jsonl
+  Register the hook in the Okta org:   passbridge hook register --url https://hook.example.com/hooks/password-import
+  Try everything without an Okta org:  passbridge dev okta";
 
 /// passbridge command line.
 #[derive(Debug, Parser)]
@@ -66,7 +70,7 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
     /// Inspect and validate the configuration.
     #[command(subcommand)]
     Config(crate::cmd::config::ConfigCommand),
-    /// Identify and verify legacy password hashes; list supported schemes.
+    /// Identify, verify and audit legacy password hashes; list supported schemes.
     #[command(subcommand)]
     Hash(crate::cmd::hash::HashCommand),
     /// Create the legacy users in Okta (native hash import or password-import hook).
