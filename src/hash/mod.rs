@@ -27,6 +27,7 @@ mod phpass;
 mod postgres;
 mod scheme;
 mod scrypt;
+mod sha1_crypt;
 mod sha_crypt;
 mod spring;
 mod werkzeug;
@@ -137,6 +138,7 @@ enum Material {
     Bcrypt(bcrypt::BcryptHash),
     Argon2(argon2::Argon2Hash),
     ShaCrypt(sha_crypt::ShaCryptHash),
+    Sha1Crypt(sha1_crypt::Sha1CryptHash),
     Md5Crypt(md5_crypt::Md5CryptHash),
     Pbkdf2(pbkdf2::Pbkdf2Hash),
     Phpass(phpass::PhpassHash),
@@ -162,6 +164,7 @@ impl Material {
             Material::Bcrypt(m) => m,
             Material::Argon2(m) => m,
             Material::ShaCrypt(m) => m,
+            Material::Sha1Crypt(m) => m,
             Material::Md5Crypt(m) => m,
             Material::Pbkdf2(m) => m,
             Material::Phpass(m) => m,
@@ -228,6 +231,7 @@ fn detect_mcf(s: &str) -> Option<Scheme> {
             "5" => Some(Scheme::Sha256Crypt),
             "6" => Some(Scheme::Sha512Crypt),
             "1" => Some(Scheme::Md5Crypt),
+            "sha1" => Some(Scheme::Sha1Crypt),
             "apr1" => Some(Scheme::AprMd5Crypt),
             "pbkdf2" => Some(Scheme::PasslibPbkdf2Sha1),
             "pbkdf2-sha256" => Some(Scheme::PasslibPbkdf2Sha256),
@@ -346,6 +350,7 @@ impl StoredHash {
             Scheme::Md5Crypt | Scheme::AprMd5Crypt => {
                 Material::Md5Crypt(md5_crypt::parse(scheme, stored)?)
             }
+            Scheme::Sha1Crypt => Material::Sha1Crypt(sha1_crypt::parse(stored, limits)?),
             Scheme::PasslibPbkdf2Sha1
             | Scheme::PasslibPbkdf2Sha256
             | Scheme::PasslibPbkdf2Sha512

@@ -81,6 +81,7 @@ schemes! {
     // Unix crypt family
     Sha256Crypt => "sha256_crypt", "sha_crypt", true;
     Sha512Crypt => "sha512_crypt", "sha_crypt", true;
+    Sha1Crypt => "sha1_crypt", "sha_crypt", true;
     Md5Crypt => "md5_crypt", "md5_crypt", true;
     AprMd5Crypt => "apr_md5_crypt", "apr1", true;
     DesCrypt => "des_crypt", "des_crypt", false;
@@ -178,6 +179,7 @@ const ALIASES: &[(&str, &[Scheme])] = &[
     ("phpass", &[Scheme::PhpassP, Scheme::PhpassH]),
     ("wordpress", &[Scheme::PhpassP, Scheme::WordpressBcrypt]),
     ("drupal7", &[Scheme::Drupal7Sha512]),
+    ("sha1crypt", &[Scheme::Sha1Crypt]),
     ("md5", &[Scheme::HexMd5]),
     ("sha1", &[Scheme::HexSha1]),
     ("sha256", &[Scheme::HexSha256]),
@@ -292,7 +294,10 @@ const ALIASES: &[(&str, &[Scheme])] = &[
         "laravel",
         &[Scheme::Bcrypt2y, Scheme::Argon2i, Scheme::Argon2id],
     ),
-    ("sha_crypt", &[Scheme::Sha256Crypt, Scheme::Sha512Crypt]),
+    (
+        "sha_crypt",
+        &[Scheme::Sha256Crypt, Scheme::Sha512Crypt, Scheme::Sha1Crypt],
+    ),
     ("gost_yescrypt", &[Scheme::Yescrypt]),
     ("des", &[Scheme::DesCrypt]),
     ("descrypt", &[Scheme::DesCrypt]),
