@@ -3,6 +3,7 @@
 //! peppered HMACs (`hmac_*`). Their scheme always comes from config or a column.
 
 use hmac::{KeyInit, Mac};
+use md4::Md4;
 use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
@@ -15,6 +16,7 @@ use super::{
 /// Hash functions of this family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Algorithm {
+    Md4,
     Md5,
     Sha1,
     Sha224,
@@ -27,7 +29,7 @@ impl Algorithm {
     /// Digest length in bytes.
     pub(crate) fn output_len(self) -> usize {
         match self {
-            Self::Md5 => 16,
+            Self::Md4 | Self::Md5 => 16,
             Self::Sha1 => 20,
             Self::Sha224 => 28,
             Self::Sha256 => 32,
@@ -46,6 +48,7 @@ impl Algorithm {
             h.finalize().to_vec()
         }
         match self {
+            Self::Md4 => run::<Md4>(parts),
             Self::Md5 => run::<Md5>(parts),
             Self::Sha1 => run::<Sha1>(parts),
             Self::Sha224 => run::<Sha224>(parts),
@@ -68,6 +71,7 @@ impl Algorithm {
             mac.finalize().into_bytes().to_vec()
         }
         match self {
+            Self::Md4 => run::<hmac::Hmac<Md4>>(key, parts),
             Self::Md5 => run::<hmac::Hmac<Md5>>(key, parts),
             Self::Sha1 => run::<hmac::Hmac<Sha1>>(key, parts),
             Self::Sha224 => run::<hmac::Hmac<Sha224>>(key, parts),
@@ -84,7 +88,7 @@ impl Algorithm {
             Self::Sha1 => Some(OktaDigest::Sha1),
             Self::Sha256 => Some(OktaDigest::Sha256),
             Self::Sha512 => Some(OktaDigest::Sha512),
-            Self::Sha224 | Self::Sha384 => None,
+            Self::Md4 | Self::Sha224 | Self::Sha384 => None,
         }
     }
 }
@@ -108,6 +112,7 @@ pub(crate) struct DigestHash {
 fn algorithm_of(scheme: Scheme) -> Option<(Algorithm, u8)> {
     // The second field: 0 plain, 1 salted, 2 HMAC.
     Some(match scheme {
+        Scheme::HexMd4 => (Algorithm::Md4, 0),
         Scheme::HexMd5 => (Algorithm::Md5, 0),
         Scheme::HexSha1 => (Algorithm::Sha1, 0),
         Scheme::HexSha224 => (Algorithm::Sha224, 0),
@@ -122,6 +127,7 @@ fn algorithm_of(scheme: Scheme) -> Option<(Algorithm, u8)> {
         Scheme::SaltedSha512 => (Algorithm::Sha512, 1),
         Scheme::HmacMd5 => (Algorithm::Md5, 2),
         Scheme::HmacSha1 => (Algorithm::Sha1, 2),
+        Scheme::HmacSha224 => (Algorithm::Sha224, 2),
         Scheme::HmacSha256 => (Algorithm::Sha256, 2),
         Scheme::HmacSha384 => (Algorithm::Sha384, 2),
         Scheme::HmacSha512 => (Algorithm::Sha512, 2),
@@ -371,6 +377,56 @@ mod tests {
         );
         assert_eq!(
             verify(Scheme::HmacSha256, stored, &hints, "what do ya want"),
+            Verdict::Mismatch
+        );
+    }
+
+    // RFC 1320 §A.5 MD4("abc"), and a libpass 1.9.4 `hex_md4.hash` of a
+    // non-ASCII password (hashlib agrees).
+    #[test]
+    fn md4_digests() {
+        let none = Hints::default();
+        let s = Scheme::HexMd4;
+        assert_eq!(
+            verify(s, "a448017aaf21d8525fc10ae87aa6729d", &none, "abc"),
+            Verdict::Match
+        );
+        assert_eq!(
+            verify(s, "5ab5830589a10f9bd5ea674cfab76698", &none, "пароль-2024"),
+            Verdict::Match
+        );
+        assert_eq!(
+            verify(s, "5ab5830589a10f9bd5ea674cfab76698", &none, "ПАРОЛЬ-2024"),
+            Verdict::Mismatch
+        );
+    }
+
+    // RFC 4231 test case 2 for HMAC-SHA-224, and a Python 3.11.7 `hmac`
+    // (OpenSSL 3.0) value with a hex pepper written in upper-case hex.
+    #[test]
+    fn hmac_sha224() {
+        let jefe = Hints::default().with_param("pepper", "Jefe");
+        let stored = "a30e01098bc6dbbf45690f3a7e9e6d0f8bbea2a39e6148008fd05e44";
+        assert_eq!(
+            verify(
+                Scheme::HmacSha224,
+                stored,
+                &jefe,
+                "what do ya want for nothing?"
+            ),
+            Verdict::Match
+        );
+        let hints = Hints::default()
+            .with_param("pepper", "280ba701c8e3d1a1038546da6055963c")
+            .with_param("pepper_encoding", "hex")
+            .with_param("encoding", "hex_upper");
+        let stored = "27005E952498C4BBDD6104A479A6429687CB1D779DE91EEAE9AB2CEE";
+        assert_eq!(
+            verify(Scheme::HmacSha224, stored, &hints, "密碼✓abc"),
+            Verdict::Match
+        );
+        assert_eq!(
+            verify(Scheme::HmacSha224, stored, &hints, "密碼✓abc "),
             Verdict::Mismatch
         );
     }

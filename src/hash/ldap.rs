@@ -196,7 +196,7 @@ fn okta_digest(algorithm: Algorithm) -> Option<OktaDigest> {
         Algorithm::Sha1 => Some(OktaDigest::Sha1),
         Algorithm::Sha256 => Some(OktaDigest::Sha256),
         Algorithm::Sha512 => Some(OktaDigest::Sha512),
-        Algorithm::Sha224 | Algorithm::Sha384 => None,
+        Algorithm::Md4 | Algorithm::Sha224 | Algorithm::Sha384 => None,
     }
 }
 

@@ -317,7 +317,8 @@ impl StoredHash {
     pub fn parse_as(scheme: Scheme, stored: &str, hints: &Hints, limits: &Limits) -> Result<Self> {
         let stored = stored.trim_end_matches(['\r', '\n']);
         let material = match scheme {
-            Scheme::HexMd5
+            Scheme::HexMd4
+            | Scheme::HexMd5
             | Scheme::HexSha1
             | Scheme::HexSha224
             | Scheme::HexSha256
@@ -332,6 +333,7 @@ impl StoredHash {
             | Scheme::HmacMd5
             | Scheme::HmacSha1
             | Scheme::HmacSha256
+            | Scheme::HmacSha224
             | Scheme::HmacSha384
             | Scheme::HmacSha512 => Material::Digest(digest::parse(scheme, stored, hints)?),
             Scheme::Bcrypt2

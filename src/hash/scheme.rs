@@ -115,6 +115,7 @@ schemes! {
     // Bare and salted digests: never self-describing
     HexMd5 => "hex_md5", "raw_digest", false;
     HexSha1 => "hex_sha1", "raw_digest", false;
+    HexMd4 => "hex_md4", "raw_digest", false;
     HexSha224 => "hex_sha224", "raw_digest", false;
     HexSha256 => "hex_sha256", "raw_digest", false;
     HexSha384 => "hex_sha384", "raw_digest", false;
@@ -129,6 +130,7 @@ schemes! {
     HmacSha1 => "hmac_sha1", "hmac", false;
     HmacSha256 => "hmac_sha256", "hmac", false;
     HmacSha384 => "hmac_sha384", "hmac", false;
+    HmacSha224 => "hmac_sha224", "hmac", false;
     HmacSha512 => "hmac_sha512", "hmac", false;
     // Database servers
     Mysql323 => "mysql323", "mysql", false;
@@ -179,7 +181,7 @@ const ALIASES: &[(&str, &[Scheme])] = &[
     ("phpass", &[Scheme::PhpassP, Scheme::PhpassH]),
     ("wordpress", &[Scheme::PhpassP, Scheme::WordpressBcrypt]),
     ("drupal7", &[Scheme::Drupal7Sha512]),
-    ("sha1crypt", &[Scheme::Sha1Crypt]),
+    ("md4", &[Scheme::HexMd4]),
     ("md5", &[Scheme::HexMd5]),
     ("sha1", &[Scheme::HexSha1]),
     ("sha256", &[Scheme::HexSha256]),
