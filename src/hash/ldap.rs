@@ -50,9 +50,9 @@ fn scheme_of_tag(tag: &str) -> Option<Scheme> {
 /// Digest algorithm and whether the scheme is salted (`None` for `{CRYPT}`).
 fn algorithm_of(scheme: Scheme) -> Option<(Algorithm, bool)> {
     Some(match scheme {
-        Scheme::LdapMd5 => (Algorithm::Md5, false),
+        Scheme::LdapMd5 | Scheme::LdapHexMd5 => (Algorithm::Md5, false),
         Scheme::LdapSaltedMd5 => (Algorithm::Md5, true),
-        Scheme::LdapSha1 => (Algorithm::Sha1, false),
+        Scheme::LdapSha1 | Scheme::LdapHexSha1 => (Algorithm::Sha1, false),
         Scheme::LdapSaltedSha1 => (Algorithm::Sha1, true),
         Scheme::LdapSha256 => (Algorithm::Sha256, false),
         Scheme::LdapSaltedSha256 => (Algorithm::Sha256, true),
@@ -86,6 +86,27 @@ pub(crate) fn detect(stored: &str) -> Option<Scheme> {
     scheme_of_tag(&tag)
 }
 
+/// The hex-digest spelling of `scheme`'s tag, if it has one (passlib's
+/// `ldap_hex_md5` / `ldap_hex_sha1`: `{MD5}` or `{SHA}` and a hex digest).
+fn hex_variant(tag: &str) -> Option<Scheme> {
+    match tag {
+        "MD5" => Some(Scheme::LdapHexMd5),
+        "SHA" | "SHA1" => Some(Scheme::LdapHexSha1),
+        _ => None,
+    }
+}
+
+/// Recognises `{MD5}` / `{SHA}` followed by exactly a hex digest. Runs before
+/// Spring's detection: Spring's unsalted `{MD5}hex` is the same computation.
+pub(crate) fn detect_hex(stored: &str) -> Option<Scheme> {
+    let (tag, value) = split_tag(stored)?;
+    let scheme = hex_variant(&tag)?;
+    let (algorithm, _) = algorithm_of(scheme)?;
+    let is_hex =
+        value.len() == 2 * algorithm.output_len() && value.bytes().all(|b| b.is_ascii_hexdigit());
+    is_hex.then_some(scheme)
+}
+
 /// Whether `s` is a traditional DES crypt string: 13 characters of the crypt alphabet.
 fn is_des_crypt(s: &str) -> bool {
     s.len() == 13 && s.bytes().all(|b| CRYPT_ALPHABET.contains(&b))
@@ -102,7 +123,7 @@ pub(crate) fn parse(
     let stored = strip_spring_id(stored.trim());
     let (tag, value) =
         split_tag(stored).ok_or_else(|| HashError::malformed(name, "missing the {TAG} prefix"))?;
-    if scheme_of_tag(&tag) != Some(scheme) {
+    if scheme_of_tag(&tag) != Some(scheme) && hex_variant(&tag) != Some(scheme) {
         return Err(HashError::malformed(
             name,
             "the {TAG} prefix names another scheme",
@@ -118,8 +139,9 @@ pub(crate) fn parse(
     let len = algorithm.output_len();
     if !salted {
         // Base64 per RFC 2307; a few directories hold hex under the same tag,
-        // and the two lengths never collide.
-        let digest = decode_digest(name, value, None, len)?;
+        // and the two lengths never collide. The `ldap_hex_*` names insist on hex.
+        let encoding = matches!(scheme, Scheme::LdapHexMd5 | Scheme::LdapHexSha1).then_some("hex");
+        let digest = decode_digest(name, value, encoding, len)?;
         return Ok(LdapHash::Digest {
             algorithm,
             salt: Vec::new(),
@@ -309,6 +331,60 @@ mod tests {
         )
         .unwrap();
         assert_eq!(h.verify(b"password").unwrap(), Verdict::Match);
+    }
+
+    // passlib's ldap_hex_md5 / ldap_hex_sha1 known_correct_hashes ("password"),
+    // and libpass 1.9.4 values (one upper-cased, which passlib also accepts).
+    // These were recognised as Spring `{MD5}` ids or not named at all before.
+    #[test]
+    fn hex_digest_tags_have_their_own_names() {
+        for (stored, scheme, pw) in [
+            (
+                "{MD5}5f4dcc3b5aa765d61d8327deb882cf99",
+                Scheme::LdapHexMd5,
+                "password",
+            ),
+            (
+                "{SHA}5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8",
+                Scheme::LdapHexSha1,
+                "password",
+            ),
+            (
+                "{MD5}f0d7dcddc73095a7d6c9271bf5c1143e",
+                Scheme::LdapHexMd5,
+                "Grüße, Straße!",
+            ),
+            (
+                "{SHA}A1240147FDEF47C452757613B0D817C007A49ED5",
+                Scheme::LdapHexSha1,
+                "😀emoji😀pass",
+            ),
+        ] {
+            assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
+            let h = parse(scheme, stored, &Hints::default(), &Limits::default()).unwrap();
+            assert_eq!(h.verify(pw.as_bytes()).unwrap(), Verdict::Match, "{stored}");
+            assert_eq!(
+                h.verify(b"passwore").unwrap(),
+                Verdict::Mismatch,
+                "{stored}"
+            );
+        }
+        // The hex names take hex only.
+        assert!(parse(
+            Scheme::LdapHexMd5,
+            "{MD5}X03MO1qnZdYdgyfeuILPmQ==",
+            &Hints::default(),
+            &Limits::default()
+        )
+        .is_err());
+    }
+
+    // libpass 1.9.4 `ldap_sha1_crypt.hash` (checked with libxcrypt 4.4.33).
+    #[test]
+    fn crypt_wraps_netbsd_sha1_crypt() {
+        let stored = "{CRYPT}$sha1$100$FqBzWqW2$PwMVj8qOTec/CRXUVYGLzxZR3C47";
+        assert_eq!(check(stored, "naïve café"), Verdict::Match);
+        assert_eq!(check(stored, "naïve cafe"), Verdict::Mismatch);
     }
 
     #[test]

@@ -203,6 +203,7 @@ impl fmt::Debug for StoredHash {
 pub fn detect(stored: &str) -> Option<Scheme> {
     let s = stored.trim();
     detect_mcf(s)
+        .or_else(|| ldap::detect_hex(s))
         .or_else(|| spring::detect(s))
         .or_else(|| detect_pbkdf2_tags(s))
         .or_else(|| ldap::detect(s))
@@ -230,8 +231,8 @@ fn detect_mcf(s: &str) -> Option<Scheme> {
             "argon2id" => Some(Scheme::Argon2id),
             "5" => Some(Scheme::Sha256Crypt),
             "6" => Some(Scheme::Sha512Crypt),
-            "1" => Some(Scheme::Md5Crypt),
             "sha1" => Some(Scheme::Sha1Crypt),
+            "1" => Some(Scheme::Md5Crypt),
             "apr1" => Some(Scheme::AprMd5Crypt),
             "pbkdf2" => Some(Scheme::PasslibPbkdf2Sha1),
             "pbkdf2-sha256" => Some(Scheme::PasslibPbkdf2Sha256),
@@ -332,8 +333,8 @@ impl StoredHash {
             | Scheme::SaltedSha512
             | Scheme::HmacMd5
             | Scheme::HmacSha1
-            | Scheme::HmacSha256
             | Scheme::HmacSha224
+            | Scheme::HmacSha256
             | Scheme::HmacSha384
             | Scheme::HmacSha512 => Material::Digest(digest::parse(scheme, stored, hints)?),
             Scheme::Bcrypt2
@@ -349,10 +350,10 @@ impl StoredHash {
             Scheme::Sha256Crypt | Scheme::Sha512Crypt => {
                 Material::ShaCrypt(sha_crypt::parse(scheme, stored, limits)?)
             }
+            Scheme::Sha1Crypt => Material::Sha1Crypt(sha1_crypt::parse(stored, limits)?),
             Scheme::Md5Crypt | Scheme::AprMd5Crypt => {
                 Material::Md5Crypt(md5_crypt::parse(scheme, stored)?)
             }
-            Scheme::Sha1Crypt => Material::Sha1Crypt(sha1_crypt::parse(stored, limits)?),
             Scheme::PasslibPbkdf2Sha1
             | Scheme::PasslibPbkdf2Sha256
             | Scheme::PasslibPbkdf2Sha512
@@ -388,6 +389,8 @@ impl StoredHash {
             Scheme::LdapMd5
             | Scheme::LdapSaltedMd5
             | Scheme::LdapSha1
+            | Scheme::LdapHexMd5
+            | Scheme::LdapHexSha1
             | Scheme::LdapSaltedSha1
             | Scheme::LdapSha256
             | Scheme::LdapSaltedSha256

@@ -104,6 +104,8 @@ schemes! {
     LdapMd5 => "ldap_md5", "ldap", true;
     LdapSaltedMd5 => "ldap_salted_md5", "ldap", true;
     LdapSha1 => "ldap_sha1", "ldap", true;
+    LdapHexMd5 => "ldap_hex_md5", "ldap", true;
+    LdapHexSha1 => "ldap_hex_sha1", "ldap", true;
     LdapSaltedSha1 => "ldap_salted_sha1", "ldap", true;
     LdapSha256 => "ldap_sha256", "ldap", true;
     LdapSaltedSha256 => "ldap_salted_sha256", "ldap", true;
@@ -113,9 +115,9 @@ schemes! {
     LdapSaltedSha512 => "ldap_salted_sha512", "ldap", true;
     LdapCrypt => "ldap_crypt", "ldap", true;
     // Bare and salted digests: never self-describing
+    HexMd4 => "hex_md4", "raw_digest", false;
     HexMd5 => "hex_md5", "raw_digest", false;
     HexSha1 => "hex_sha1", "raw_digest", false;
-    HexMd4 => "hex_md4", "raw_digest", false;
     HexSha224 => "hex_sha224", "raw_digest", false;
     HexSha256 => "hex_sha256", "raw_digest", false;
     HexSha384 => "hex_sha384", "raw_digest", false;
@@ -128,9 +130,9 @@ schemes! {
     SaltedSha512 => "salted_sha512", "salted_digest", false;
     HmacMd5 => "hmac_md5", "hmac", false;
     HmacSha1 => "hmac_sha1", "hmac", false;
+    HmacSha224 => "hmac_sha224", "hmac", false;
     HmacSha256 => "hmac_sha256", "hmac", false;
     HmacSha384 => "hmac_sha384", "hmac", false;
-    HmacSha224 => "hmac_sha224", "hmac", false;
     HmacSha512 => "hmac_sha512", "hmac", false;
     // Database servers
     Mysql323 => "mysql323", "mysql", false;
@@ -177,6 +179,7 @@ const ALIASES: &[(&str, &[Scheme])] = &[
     ("sha512crypt", &[Scheme::Sha512Crypt]),
     ("sha256crypt", &[Scheme::Sha256Crypt]),
     ("md5crypt", &[Scheme::Md5Crypt]),
+    ("sha1crypt", &[Scheme::Sha1Crypt]),
     ("apr1", &[Scheme::AprMd5Crypt]),
     ("phpass", &[Scheme::PhpassP, Scheme::PhpassH]),
     ("wordpress", &[Scheme::PhpassP, Scheme::WordpressBcrypt]),
@@ -197,6 +200,8 @@ const ALIASES: &[(&str, &[Scheme])] = &[
             Scheme::LdapMd5,
             Scheme::LdapSaltedMd5,
             Scheme::LdapSha1,
+            Scheme::LdapHexMd5,
+            Scheme::LdapHexSha1,
             Scheme::LdapSaltedSha1,
             Scheme::LdapSha256,
             Scheme::LdapSaltedSha256,
