@@ -5,6 +5,7 @@
 //! material ([`Pbkdf2Hash`]) is shared with the Werkzeug and ASP.NET
 //! Identity framings. The KDF is the `pbkdf2` crate's.
 
+use md5::Md5;
 use sha1::Sha1;
 use sha2::{Sha224, Sha256, Sha384, Sha512};
 
@@ -26,6 +27,7 @@ const ATLASSIAN_ITERATIONS: u32 = 10_000;
 /// The HMAC hash PBKDF2 runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Prf {
+    Md5,
     Sha1,
     Sha224,
     Sha256,
@@ -37,6 +39,7 @@ impl Prf {
     /// Output size of the hash, the natural derived-key length.
     pub(crate) fn output_len(self) -> usize {
         match self {
+            Self::Md5 => 16,
             Self::Sha1 => 20,
             Self::Sha224 => 28,
             Self::Sha256 => 32,
@@ -48,6 +51,7 @@ impl Prf {
     /// Name as written in parameters (`sha256`).
     pub(crate) fn name(self) -> &'static str {
         match self {
+            Self::Md5 => "md5",
             Self::Sha1 => "sha1",
             Self::Sha224 => "sha224",
             Self::Sha256 => "sha256",
@@ -64,6 +68,7 @@ impl Prf {
             .unwrap_or(&n)
             .trim_start_matches("hmac");
         Some(match n {
+            "md5" => Self::Md5,
             "sha1" | "sha" => Self::Sha1,
             "sha224" => Self::Sha224,
             "sha256" => Self::Sha256,
@@ -77,6 +82,7 @@ impl Prf {
     pub(crate) fn derive(self, password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) {
         use ::pbkdf2::pbkdf2_hmac;
         match self {
+            Self::Md5 => pbkdf2_hmac::<Md5>(password, salt, iterations, out),
             Self::Sha1 => pbkdf2_hmac::<Sha1>(password, salt, iterations, out),
             Self::Sha224 => pbkdf2_hmac::<Sha224>(password, salt, iterations, out),
             Self::Sha256 => pbkdf2_hmac::<Sha256>(password, salt, iterations, out),
@@ -564,6 +570,29 @@ mod tests {
         );
         assert_eq!(
             check(Scheme::Pbkdf2Raw, dk, &hints, b"passwe"),
+            Verdict::Mismatch
+        );
+    }
+
+    // PBKDF2-HMAC-MD5 raw column: produced by Python 3.11.7
+    // `hashlib.pbkdf2_hmac("md5", pw, salt, 1000, 16)` (OpenSSL 3.0), one of
+    // the relative vectors that first failed with "unknown algorithm".
+    #[test]
+    fn md5_prf_raw_column() {
+        let hints = Hints::default()
+            .with_salt("c9bbaa7587c6e7f99e09faa0f68cf16e")
+            .with_param("salt_encoding", "hex")
+            .with_param("algorithm", "pbkdf2-hmac-md5")
+            .with_param("iterations", "1000")
+            .with_param("dklen", "16")
+            .with_param("encoding", "hex");
+        let dk = "93f77d72fbcc0aa10f134e4bd7479580";
+        assert_eq!(
+            check(Scheme::Pbkdf2Raw, dk, &hints, "  spaced out  ".as_bytes()),
+            Verdict::Match
+        );
+        assert_eq!(
+            check(Scheme::Pbkdf2Raw, dk, &hints, b"spaced out"),
             Verdict::Mismatch
         );
     }
