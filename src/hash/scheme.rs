@@ -331,6 +331,33 @@ const ALIASES: &[(&str, &[Scheme])] = &[
     ("atlassian", &[Scheme::AtlassianPbkdf2Sha1]),
     ("pkcs5s2", &[Scheme::AtlassianPbkdf2Sha1]),
     ("grub", &[Scheme::GrubPbkdf2Sha512]),
+    // passlib's handler names where the corpus's canonical name differs.
+    ("bsd_nthash", &[Scheme::Nthash3]),
+    ("ldap_des_crypt", &[Scheme::LdapCrypt]),
+    ("ldap_bsdi_crypt", &[Scheme::LdapCrypt]),
+    ("ldap_md5_crypt", &[Scheme::LdapCrypt]),
+    ("ldap_bcrypt", &[Scheme::LdapCrypt]),
+    ("ldap_sha1_crypt", &[Scheme::LdapCrypt]),
+    ("ldap_sha256_crypt", &[Scheme::LdapCrypt]),
+    ("ldap_sha512_crypt", &[Scheme::LdapCrypt]),
+    (
+        "pbkdf2_sha1",
+        &[Scheme::PasslibPbkdf2Sha1, Scheme::DjangoPbkdf2Sha1],
+    ),
+    (
+        "pbkdf2_sha256",
+        &[Scheme::PasslibPbkdf2Sha256, Scheme::DjangoPbkdf2Sha256],
+    ),
+    ("pbkdf2_sha512", &[Scheme::PasslibPbkdf2Sha512]),
+    // Cisco IOS type 5 is md5-crypt.
+    ("cisco_type5", &[Scheme::Md5Crypt]),
+    // Werkzeug < 2.3 named the digest as the method (`sha256$salt$hmac`).
+    ("werkzeug_md5", &[Scheme::WerkzeugHmac]),
+    ("werkzeug_sha1", &[Scheme::WerkzeugHmac]),
+    ("werkzeug_sha224", &[Scheme::WerkzeugHmac]),
+    ("werkzeug_sha256", &[Scheme::WerkzeugHmac]),
+    ("werkzeug_sha384", &[Scheme::WerkzeugHmac]),
+    ("werkzeug_sha512", &[Scheme::WerkzeugHmac]),
 ];
 
 /// What a scheme name given by a user resolves to.
@@ -414,5 +441,21 @@ mod tests {
             Ok(SchemeName::Exact(Scheme::SaltedSha256))
         );
         assert!(SchemeName::parse("rot13").is_err());
+    }
+
+    // passlib's handler names resolve to the corpus's schemes.
+    #[test]
+    fn passlib_names_resolve() {
+        assert_eq!(
+            SchemeName::parse("bsd_nthash"),
+            Ok(SchemeName::Exact(Scheme::Nthash3))
+        );
+        assert_eq!(
+            SchemeName::parse("ldap_sha1_crypt"),
+            Ok(SchemeName::Exact(Scheme::LdapCrypt))
+        );
+        assert!(SchemeName::parse("pbkdf2_sha256")
+            .map(|n| n.covers(Scheme::DjangoPbkdf2Sha256) && n.covers(Scheme::PasslibPbkdf2Sha256))
+            .unwrap_or(false));
     }
 }
