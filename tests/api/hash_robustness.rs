@@ -275,6 +275,10 @@ fn absurd_costs() -> Vec<Case> {
             format!("$5$rounds=10000001$saltsalt${h43}"),
         ),
         Case::new(
+            "sha1_crypt rounds 4294967295",
+            "$sha1$4294967295$iVdJqfSE$v4qYKl1zqYThwpjJAoKX6UvlHq/a",
+        ),
+        Case::new(
             "passlib pbkdf2 4294967295",
             format!("$pbkdf2-sha256$4294967295$c2FsdA${key32}"),
         ),
