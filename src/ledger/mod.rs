@@ -4,6 +4,8 @@
 
 mod imports;
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use sqlx::{AnyPool, Row};
 
 pub use imports::{ImportRecord, ImportResult, ImportState, PendingImport};
@@ -67,13 +69,27 @@ pub struct Ledger {
     kind: DbKind,
 }
 
-/// Now as RFC 3339 UTC with milliseconds.
+/// Now as RFC 3339 UTC with microseconds, strictly increasing within this
+/// process, so rows written in the same microsecond still sort in the order
+/// they were written (the ledger has no portable auto-increment column).
 pub fn now_rfc3339() -> String {
+    static LAST_MICROS: AtomicI64 = AtomicI64::new(0);
     let now = time::OffsetDateTime::now_utc();
+    let micros = i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX);
+    let mut last = LAST_MICROS.load(Ordering::Relaxed);
+    let stamp = loop {
+        let next = micros.max(last + 1);
+        match LAST_MICROS.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => break next,
+            Err(seen) => last = seen,
+        }
+    };
+    let at =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(stamp) * 1_000).unwrap_or(now);
     let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
-    now.format(&fmt).unwrap_or_default()
+    at.format(&fmt).unwrap_or_default()
 }
 
 impl Ledger {
@@ -191,5 +207,19 @@ impl Ledger {
             tokio::time::timeout(std::time::Duration::from_secs(1), ping).await,
             Ok(Ok(_))
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_strictly_increase_and_sort_as_text() {
+        let stamps: Vec<String> = (0..1000).map(|_| now_rfc3339()).collect();
+        for pair in stamps.windows(2) {
+            assert!(pair[0] < pair[1], "{} !< {}", pair[0], pair[1]);
+        }
+        assert_eq!(stamps[0].len(), "2026-11-25T21:18:12.070700Z".len());
     }
 }

@@ -516,12 +516,14 @@ async fn killed_import_resumes_without_duplicates(kind: DbKind) {
     let created_before_resume = stand.user_count();
     let resumed = run_import(&app, &okta, &options(), &Silent).await;
     // Assert
+    // The kill came mid-run: some users exist, not all. (Not `>= kill.at`:
+    // a user counted as done may be one whose create failed under load and
+    // is retried by the resumed run.)
+    assert!(created_before_resume > 0, "the first run created nobody");
     assert!(
-        created_before_resume >= kill.at as usize,
-        "{created_before_resume} < {}",
-        kill.at
+        created_before_resume < n,
+        "the first run was not interrupted"
     );
-    assert!(created_before_resume < n);
     assert_created(&stand, &users);
     assert_eq!(resumed.failed, 0);
     assert_eq!(
