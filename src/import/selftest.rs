@@ -221,6 +221,15 @@ const VECTORS: &[Vector] = &[
         source: "hash corpus pub-1314 (libpass 1.9.4 (passlib API))",
     },
     Vector {
+        scheme: Scheme::AspnetIdentityV3,
+        stored: "AQAAAAEAACcQAAAAEAABAgMEBQYHCAkKCwwNDg+yWU7rLgUwPZb1Itsmra7cbxw2EFpwpVFIEtP+JIuUEw==",
+        salt: None,
+        username: None,
+        params: &[],
+        password: "my password",
+        source: "hash corpus pub-0940 (Microsoft's own vector, dotnet/aspnetcore PasswordHasherTest.cs)",
+    },
+    Vector {
         scheme: Scheme::DjangoPbkdf2Sha256,
         stored: "pbkdf2_sha256$600000$G9IERR4Ke8E0nTaUcDSJ0V$4a23esjqMxLTJNvPHI9aRFIGshmx9MjW8Cd94FRxlHU=",
         salt: None,
