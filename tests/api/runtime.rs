@@ -98,9 +98,14 @@ async fn shutdown_finishes_in_flight_requests() {
         .await;
 
     let stop_switch = app.take_stop();
+    let metrics = app.state.metrics.clone();
     let request = app.verdict("inflight@example.com", "pw-in");
-    let stop = async {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // Signal shutdown once the verification is really running, however
+    // slow the machine is.
+    let stop = async move {
+        while metrics.verifications_in_flight.get() == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
         stop_switch.send(()).unwrap();
     };
     let (verdict, ()) = tokio::join!(request, stop);
