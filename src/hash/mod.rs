@@ -506,3 +506,22 @@ impl StoredHash {
         self.material.family().okta_native()
     }
 }
+
+/// Helpers shared by the families' known-answer tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Family, Verdict};
+
+    /// Asserts that `hash` accepts `good` and rejects `bad`; `context`
+    /// (the stored value) names the failing vector.
+    #[allow(clippy::unwrap_used)]
+    pub(crate) fn assert_match_and_mismatch(
+        hash: &dyn Family,
+        good: &[u8],
+        bad: &[u8],
+        context: &str,
+    ) {
+        assert_eq!(hash.verify(good).unwrap(), Verdict::Match, "{context}");
+        assert_eq!(hash.verify(bad).unwrap(), Verdict::Mismatch, "{context}");
+    }
+}

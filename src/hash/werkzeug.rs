@@ -198,15 +198,11 @@ mod tests {
 
     fn both(scheme: Scheme, stored: &str, good: &str, bad: &str) {
         let h = parse(scheme, stored, &Hints::default(), &Limits::default()).unwrap();
-        assert_eq!(
-            h.verify(good.as_bytes()).unwrap(),
-            Verdict::Match,
-            "{stored}"
-        );
-        assert_eq!(
-            h.verify(bad.as_bytes()).unwrap(),
-            Verdict::Mismatch,
-            "{stored}"
+        crate::hash::testing::assert_match_and_mismatch(
+            &h,
+            good.as_bytes(),
+            bad.as_bytes(),
+            stored,
         );
     }
 

@@ -197,15 +197,11 @@ mod tests {
 
     fn both(stored: &str, good: &str, bad: &str) {
         let h = parse(Scheme::Yescrypt, stored, &Limits::default()).unwrap();
-        assert_eq!(
-            h.verify(good.as_bytes()).unwrap(),
-            Verdict::Match,
-            "{stored}"
-        );
-        assert_eq!(
-            h.verify(bad.as_bytes()).unwrap(),
-            Verdict::Mismatch,
-            "{stored}"
+        crate::hash::testing::assert_match_and_mismatch(
+            &h,
+            good.as_bytes(),
+            bad.as_bytes(),
+            stored,
         );
     }
 
