@@ -251,6 +251,22 @@ pub async fn spawn_app(kind: DbKind) -> Option<TestApp> {
     Some(spawn_app_with(db, |_| {}).await)
 }
 
+/// A SQLite app whose one legacy user `email` is stored as the hex SHA-256
+/// of `password` (scheme column `hex_sha256`), with `tweak` applied.
+pub async fn spawn_app_with_user(
+    email: &str,
+    password: &str,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
+    use sha2::Digest;
+    let db = TestDb::create(DbKind::Sqlite).await.expect("sqlite");
+    db.create_users_table().await;
+    let stored = hex::encode(sha2::Sha256::digest(password.as_bytes()));
+    db.insert_user(email, &stored, None, Some("hex_sha256"))
+        .await;
+    spawn_app_with(db, tweak).await
+}
+
 /// Okta's request body for `username`/`password`.
 pub fn okta_body(username: &str, password: &str) -> serde_json::Value {
     serde_json::json!({

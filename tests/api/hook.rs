@@ -4,7 +4,9 @@ use passbridge::db::DbKind;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{okta_body, spawn_app, spawn_app_with, verdict_of, TestDb};
+use crate::helpers::{
+    okta_body, spawn_app, spawn_app_with, spawn_app_with_user, verdict_of, TestDb,
+};
 use crate::on_every_db;
 
 /// Okta's documented sample request (OAS `PasswordImportPayloadExample`), byte for byte.
@@ -227,16 +229,10 @@ async fn salted_digest_uses_the_salt_column_and_configured_params() {
 
 #[tokio::test]
 async fn lowercase_username_option_normalises_the_lookup() {
-    let db = TestDb::create(DbKind::Sqlite).await.unwrap();
-    db.create_users_table().await;
-    db.insert_user(
-        "mixed@example.com",
-        &hex_sha256("pw-case"),
-        None,
-        Some("hex_sha256"),
-    )
+    let app = spawn_app_with_user("mixed@example.com", "pw-case", |s| {
+        s.legacy.lowercase_username = true
+    })
     .await;
-    let app = spawn_app_with(db, |s| s.legacy.lowercase_username = true).await;
 
     assert_eq!(
         app.verdict("  Mixed@Example.COM ", "pw-case").await,
@@ -246,16 +242,10 @@ async fn lowercase_username_option_normalises_the_lookup() {
 
 #[tokio::test]
 async fn repeated_wrong_passwords_are_throttled_without_verifying() {
-    let db = TestDb::create(DbKind::Sqlite).await.unwrap();
-    db.create_users_table().await;
-    db.insert_user(
-        "t@example.com",
-        &hex_sha256("right"),
-        None,
-        Some("hex_sha256"),
-    )
+    let app = spawn_app_with_user("t@example.com", "right", |s| {
+        s.hook.max_failures_per_user = 2
+    })
     .await;
-    let app = spawn_app_with(db, |s| s.hook.max_failures_per_user = 2).await;
 
     assert_eq!(app.verdict("t@example.com", "w1").await, "UNVERIFIED");
     assert_eq!(app.verdict("t@example.com", "w2").await, "UNVERIFIED");

@@ -5,19 +5,12 @@ use passbridge::db::DbKind;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{okta_body, random_secret, spawn_app, spawn_app_with, TestApp, TestDb};
+use crate::helpers::{
+    okta_body, random_secret, spawn_app_with, spawn_app_with_user, TestApp, TestDb,
+};
 
 async fn app_with_user() -> TestApp {
-    let app = spawn_app(DbKind::Sqlite).await.unwrap();
-    app.db
-        .insert_user(
-            "u@example.com",
-            &hex::encode(Sha256::digest(b"pw-u")),
-            None,
-            Some("hex_sha256"),
-        )
-        .await;
-    app
+    spawn_app_with_user("u@example.com", "pw-u", |_| {}).await
 }
 
 fn hook_url(app: &TestApp) -> String {
