@@ -1,5 +1,5 @@
 //! Verification cost per scheme at realistic parameters (parse once, verify
-//! many), for comparison with `shared/perf-anchors.md`.
+//! many), for comparison with `docs/perf-anchors.md`.
 //! Run: `cargo bench --bench verify`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};

@@ -24,7 +24,7 @@ command -v sqlite3 >/dev/null || { echo "needs the sqlite3 CLI" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "needs GNU time (/usr/bin/time)" >&2; exit 2; }
 
 echo "generating $N users in $WORK/legacy.db"
-# Hashes from the project's hash corpus (shared/hashcorpus/public.jsonl):
+# Hashes from the project's hash corpus (tests/data/hashcorpus/public.jsonl):
 #   pub-0710 bcrypt_2b (pyca bcrypt 4.3.0)        -> native BCRYPT
 #   pub-0426 ldap_salted_sha1 (libpass 1.9.4)     -> native SHA-1
 #   pub-1041 hex_md5 (Python hashlib)             -> native MD5

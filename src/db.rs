@@ -86,6 +86,21 @@ impl DatabaseUrl {
         (!path.is_empty() && path != ":memory:").then(|| path.into())
     }
 
+    /// This URL, but for SQLite with `mode=rwc` (create the file if missing)
+    /// unless the URL already says which mode: passbridge's own databases may be
+    /// created, a legacy one never is.
+    pub fn create_if_missing(&self) -> Self {
+        let raw = self.expose();
+        if self.kind != DbKind::Sqlite || raw.contains("mode=") || raw.contains(":memory:") {
+            return self.clone();
+        }
+        let sep = if raw.contains('?') { '&' } else { '?' };
+        Self {
+            raw: SecretString::from(format!("{raw}{sep}mode=rwc")),
+            kind: DbKind::Sqlite,
+        }
+    }
+
     /// A SQLite URL for `path`, created if missing.
     pub fn sqlite_file(path: &std::path::Path) -> Self {
         Self {
@@ -294,6 +309,24 @@ mod tests {
             Some("x.db".into())
         );
         assert!("oracle://x".parse::<DatabaseUrl>().is_err());
+    }
+
+    #[test]
+    fn only_sqlite_urls_without_a_mode_get_created() {
+        let create = |u: &str| {
+            u.parse::<DatabaseUrl>()
+                .unwrap()
+                .create_if_missing()
+                .expose()
+                .to_owned()
+        };
+        assert_eq!(create("sqlite://l.db"), "sqlite://l.db?mode=rwc");
+        assert_eq!(
+            create("sqlite://l.db?cache=shared"),
+            "sqlite://l.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(create("sqlite://l.db?mode=ro"), "sqlite://l.db?mode=ro");
+        assert_eq!(create("postgres://h/db"), "postgres://h/db");
     }
 
     #[test]

@@ -152,8 +152,17 @@ pub async fn ensure_database(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Points `settings` at the demo database (keeping anything the admin set).
-pub fn apply(settings: &mut Settings, legacy_db: &Path) {
+/// The demo's import query: Okta profile attributes plus the hash columns.
+pub const IMPORT_QUERY: &str = "SELECT email AS login, email, first_name AS \"firstName\", last_name AS \"lastName\", password_hash, salt, scheme FROM users";
+
+/// Points `settings` at the demo database (keeping anything the admin set)
+/// and writes the same settings to `passbridge.toml` beside it, so the other
+/// commands (`hash audit`, `import`, `config check`) see the demo exactly as
+/// `serve --demo` does. Returns that file's path.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn apply(settings: &mut Settings, legacy_db: &Path) -> anyhow::Result<PathBuf> {
     settings.legacy.url = Some(DatabaseUrl::sqlite_file(legacy_db));
     settings.legacy.query.get_or_insert_with(|| {
         "SELECT password_hash, salt, scheme FROM users WHERE email = ?".to_owned()
@@ -161,6 +170,10 @@ pub fn apply(settings: &mut Settings, legacy_db: &Path) {
     settings.legacy.write_back.get_or_insert_with(|| {
         "UPDATE users SET migrated_at = CURRENT_TIMESTAMP WHERE email = ?".to_owned()
     });
+    settings
+        .import
+        .query
+        .get_or_insert_with(|| IMPORT_QUERY.to_owned());
     settings.legacy.lowercase_username = true;
     for (k, v) in [
         ("salt_position", "suffix"),
@@ -173,4 +186,46 @@ pub fn apply(settings: &mut Settings, legacy_db: &Path) {
             .entry(k.to_owned())
             .or_insert_with(|| v.to_owned());
     }
+    let dir = legacy_db.parent().unwrap_or_else(|| Path::new("."));
+    let path = dir.join("passbridge.toml");
+    std::fs::write(&path, config_toml(settings, legacy_db))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// The demo's settings as a config file (no secret: the hook secret stays in
+/// the environment).
+fn config_toml(settings: &Settings, legacy_db: &Path) -> String {
+    let quoted = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let legacy = &settings.legacy;
+    let mut out = String::from(
+        "# Written by `passbridge serve --demo`: the demo's settings, for\n\
+         # `passbridge --config <this file> hash audit | import | config check`.\n\n[legacy]\n",
+    );
+    out += &format!(
+        "url = {}\n",
+        quoted(&format!("sqlite://{}", legacy_db.display()))
+    );
+    for (key, value) in [("query", &legacy.query), ("write_back", &legacy.write_back)] {
+        if let Some(v) = value {
+            out += &format!("{key} = {}\n", quoted(v));
+        }
+    }
+    out += &format!(
+        "lowercase_username = {}\n\n[legacy.params]\n",
+        legacy.lowercase_username
+    );
+    for (k, v) in &legacy.params {
+        out += &format!("{} = {}\n", quoted(k), quoted(v));
+    }
+    if let Some(q) = &settings.import.query {
+        out += &format!("\n[import]\nquery = {}\n", quoted(q));
+    }
+    if let Some(path) = settings.ledger_url().sqlite_path() {
+        out += &format!(
+            "\n[ledger]\nurl = {}\n",
+            quoted(&format!("sqlite://{}", path.display()))
+        );
+    }
+    out
 }

@@ -71,11 +71,13 @@ pub async fn run(args: ServeArgs, mut settings: Settings) -> anyhow::Result<Exit
         settings.listen = listen;
     }
     args.legacy.apply(&mut settings);
+    let mut demo_config = None;
     let demo_secret = if args.demo {
         let db = crate::demo::ensure_database(&args.demo_dir)
             .await
             .context("creating the demo database")?;
-        crate::demo::apply(&mut settings, &db);
+        let config = crate::demo::apply(&mut settings, &db)?;
+        demo_config = Some(config);
         if settings.hook.secrets.is_empty() {
             let secret = startup::generate_secret();
             settings.hook.secrets.push(secret.clone());
@@ -93,6 +95,7 @@ pub async fn run(args: ServeArgs, mut settings: Settings) -> anyhow::Result<Exit
             addr,
             &settings,
             demo_secret.as_ref().map(|s| s.expose_secret()),
+            demo_config.as_deref(),
         );
     }
     tracing::info!(%addr, hook = crate::hook::PATH, "passbridge listening");
@@ -101,7 +104,12 @@ pub async fn run(args: ServeArgs, mut settings: Settings) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_demo_banner(addr: std::net::SocketAddr, settings: &Settings, secret: Option<&str>) {
+fn print_demo_banner(
+    addr: std::net::SocketAddr,
+    settings: &Settings,
+    secret: Option<&str>,
+    config: Option<&std::path::Path>,
+) {
     let header = &settings.hook.header;
     let shown_secret = secret.unwrap_or("$PASSBRIDGE_HOOK_SECRET");
     println!(
@@ -123,6 +131,13 @@ fn print_demo_banner(addr: std::net::SocketAddr, settings: &Settings, secret: Op
     match secret {
         Some(_) => println!("Generated hook secret (shown once; Okta sends it in the {header} header):\n  {shown_secret}"),
         None => println!("Using the hook secret from PASSBRIDGE_HOOK_SECRET."),
+    }
+    if let Some(config) = config {
+        println!();
+        println!(
+            "The demo's settings are in {0}; the other commands read them with --config:\n  passbridge --config {0} hash audit",
+            config.display()
+        );
     }
     println!();
     println!("Try it (Okta's request shape):");

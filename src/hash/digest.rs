@@ -342,7 +342,7 @@ mod tests {
         );
     }
 
-    // Okta's own SHA-1 POSTFIX import example (shared/okta-hook-protocol.md §5.2).
+    // Okta's own SHA-1 POSTFIX import example (docs/okta-hook-protocol.md §5.2).
     #[test]
     fn salted_digest_matches_okta_example() {
         let hints = Hints::default()

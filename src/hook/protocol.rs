@@ -1,5 +1,5 @@
 //! Okta's password import inline hook wire format, exactly as
-//! `shared/okta-hook-protocol.md` §1–§2 documents it. Deserialisation is
+//! `docs/okta-hook-protocol.md` §1–§2 documents it. Deserialisation is
 //! tolerant: every field is optional and unknown fields are ignored, except
 //! `data.context.credential.{username,password}`.
 

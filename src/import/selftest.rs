@@ -7,7 +7,7 @@
 //! that has no vector, goes to the hook instead.
 //!
 //! Vectors come from the project's public hash corpus
-//! (`shared/hashcorpus/public.jsonl`, each produced by the independent
+//! (`tests/data/hashcorpus/public.jsonl`, each produced by the independent
 //! implementation named in `source`), or were computed with Python's hashlib
 //! where the corpus has none; each says which.
 

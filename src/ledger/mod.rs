@@ -98,6 +98,8 @@ impl Ledger {
     /// # Errors
     /// The database is unreachable or a migration fails.
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, LedgerError> {
+        // A new SQLite ledger file is created, as the README promises.
+        let url = &url.create_if_missing();
         let pool =
             db::connect_with_sqlite_pragmas(url, PoolSettings::default(), SQLITE_LEDGER_PRAGMAS)
                 .await?;

@@ -1,7 +1,7 @@
 //! Users API wire DTOs and calls: create a user with an importable hash
 //! (`credentials.password.hash`) or with the password-import hook flag
 //! (`credentials.password.hook.type = "default"`), and find a user by login.
-//! Shapes follow `shared/okta-hook-protocol.md` §5.
+//! Shapes follow `docs/okta-hook-protocol.md` §5.
 
 use std::collections::BTreeMap;
 use std::fmt;

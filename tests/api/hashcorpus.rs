@@ -1,5 +1,5 @@
 //! Table-driven test over the public hash corpus (`tests/data/hashcorpus/public.jsonl`,
-//! a copy of `shared/hashcorpus/public.jsonl`): every record must verify exactly
+//! hashes made by independent libraries): every record must verify exactly
 //! as its `valid` flag says, with the scheme given and, for self-describing
 //! schemes, with no scheme at all (which must also identify the same scheme).
 //!

@@ -15,4 +15,5 @@ mod okta_standin;
 mod readme;
 mod register;
 mod requests;
+mod runbook;
 mod runtime;
