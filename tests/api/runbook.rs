@@ -218,6 +218,10 @@ async fn readme_local_flow_runs_as_written() {
     // Assert: every line succeeded and the last one, the sign-in through the
     // stand-in, reached the hook and was let in.
     assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    // The audit reads the demo's settings (salt position and all) from the
+    // file serve --demo wrote, so it finds every demo user well-formed.
+    assert!(stdout.contains("rows: 7"), "{stdout}");
+    assert!(!stdout.contains("problems"), "{stdout}");
     let last_line = stdout.lines().last().unwrap_or_default();
     let signin: serde_json::Value = serde_json::from_str(last_line)
         .unwrap_or_else(|e| panic!("sign-in answer {last_line:?}: {e}\n{stdout}\n{stderr}"));
