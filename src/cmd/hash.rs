@@ -261,7 +261,14 @@ struct Found {
     scheme: Scheme,
     params: Vec<(&'static str, String)>,
     okta: Option<String>,
+    /// What `passbridge import` does differently from "okta native".
+    import_note: Option<&'static str>,
 }
+
+/// `import` keeps SHA-256 users on the hook by default (see
+/// `--trust-okta-sha256`), although Okta accepts the algorithm.
+const SHA256_IMPORT_NOTE: &str = "`passbridge import` sends SHA-256 users to the hook \
+unless --trust-okta-sha256 (Okta's reading of SHA-256 salts is ambiguous)";
 
 enum NotFound {
     /// Named its scheme (or was given one) but does not parse.
@@ -313,10 +320,19 @@ fn describe_okta(h: &OktaHash) -> String {
 }
 
 fn found(h: &StoredHash) -> Found {
+    let native = h.okta_native();
     Found {
         scheme: h.scheme(),
         params: h.params(),
-        okta: h.okta_native().as_ref().map(describe_okta),
+        okta: native.as_ref().map(describe_okta),
+        import_note: matches!(
+            native,
+            Some(OktaHash::Digest {
+                algorithm: crate::hash::OktaDigest::Sha256,
+                ..
+            })
+        )
+        .then_some(SHA256_IMPORT_NOTE),
     }
 }
 
@@ -405,6 +421,9 @@ fn identified_text(id: &Identified) -> String {
                     |o| format!("yes ({o})")
                 )
             );
+            if let Some(note) = f.import_note {
+                let _ = writeln!(t, "  import:          {note}");
+            }
             let params: Vec<String> = f.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let _ = writeln!(
                 t,
@@ -593,11 +612,11 @@ fn verify_one(value: &str, args: &HintArgs, limits: &Limits) -> anyhow::Result<E
     let password = read_password()?;
     match stored.verify(&password, limits) {
         Ok(Verdict::Match) => {
-            println!("match (scheme {})", stored.scheme());
+            writeln!(io::stdout(), "match (scheme {})", stored.scheme())?;
             Ok(ExitCode::SUCCESS)
         }
         Ok(Verdict::Mismatch) => {
-            println!("mismatch (scheme {})", stored.scheme());
+            writeln!(io::stdout(), "mismatch (scheme {})", stored.scheme())?;
             Ok(ExitCode::from(1))
         }
         Err(e) => {
