@@ -170,3 +170,20 @@ impl Metrics {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn build_info_names_this_binary() {
+        let text = super::Metrics::new().render();
+        let line = format!(
+            "passbridge_build_info{{version=\"{}\",commit=\"{}\",build_date=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION"),
+            crate::build_info::COMMIT,
+            crate::build_info::BUILD_DATE
+        );
+        assert!(text.contains(&line), "{text}");
+        assert!(!crate::build_info::COMMIT.is_empty());
+        assert_eq!(crate::build_info::BUILD_DATE.len(), 10, "YYYY-MM-DD");
+    }
+}

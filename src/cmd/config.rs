@@ -19,7 +19,7 @@ use crate::legacy::LegacyDb;
 pub enum ConfigCommand {
     /// Validate the configuration, test the database connection and the lookup query, and print the effective settings (secrets redacted).
     #[command(
-        after_help = "Examples:\n  passbridge config check\n  passbridge config check --config passbridge.toml --probe-user alice@example.com"
+        after_help = "Examples:\n  passbridge config check\n  passbridge config check --config passbridge.toml \\\n    --probe-user alice@example.com"
     )]
     Check {
         /// Legacy database options.

@@ -14,7 +14,11 @@ use anyhow::Context;
 /// Writing to `out` failed.
 pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let mut cmd = crate::cli::command();
-    clap_complete::generate(shell, &mut cmd, "passbridge", out);
+    // clap_complete panics when its writer fails; a buffer cannot fail, and
+    // the real write then reports a closed pipe as an error like any other.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "passbridge", &mut script);
+    out.write_all(&script)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -20,7 +20,8 @@ use crate::hash::{
 
 const IDENTIFY_AFTER: &str = "\
 Examples:
-  passbridge hash identify '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'
+  passbridge hash identify \\
+    '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'
   passbridge hash identify - < hashes.txt
   passbridge hash identify --scheme postgres_md5 --username alice md5…
 
@@ -42,10 +43,23 @@ unsupported, cost over the limit, unreadable line).
 
 Examples:
   printf %s \"$PW\" | passbridge hash verify --hash '$6$rounds=5000$…'
-  passbridge hash verify --hash 5f4dcc3b5aa765d61d8327deb882cf99 --scheme hex_md5
+  passbridge hash verify --scheme hex_md5 \\
+    --hash 5f4dcc3b5aa765d61d8327deb882cf99
   passbridge hash verify --hash 9c3e… --scheme salted_sha256 --salt c2FsdA== \\
       --param salt_encoding=base64 --param salt_position=suffix
   passbridge hash verify --batch known-credentials.jsonl > results.jsonl";
+
+const AUDIT_AFTER: &str = "\
+Exit status: 0 when every row holds a hash passbridge can verify, 1 when some
+rows are malformed, unsupported or over a cost limit (listed under problems),
+2 on errors (no database or query, the table cannot be read).
+
+Examples:
+  passbridge hash audit --legacy-url sqlite://users.db \\
+    --query 'SELECT id, password_hash, salt FROM users'
+  export PASSBRIDGE_IMPORT_QUERY=\\
+    'SELECT email AS login, password_hash FROM users'
+  passbridge hash audit --json";
 
 /// `passbridge hash` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -92,9 +106,7 @@ pub enum HashCommand {
     /// Read the whole legacy table (streamed) and report the schemes found, their
     /// parameters, how many users Okta could import natively, and the ids of rows
     /// that are malformed or unsupported. Reads only; needs no password.
-    #[command(
-        after_help = "Examples:\n  passbridge hash audit --legacy-url sqlite://users.db --query 'SELECT id, password_hash, salt FROM users'\n  PASSBRIDGE_IMPORT_QUERY='SELECT email AS login, password_hash FROM users' passbridge hash audit --json"
-    )]
+    #[command(after_help = AUDIT_AFTER)]
     Audit(super::audit::AuditArgs),
 }
 
@@ -267,8 +279,8 @@ struct Found {
 
 /// `import` keeps SHA-256 users on the hook by default (see
 /// `--trust-okta-sha256`), although Okta accepts the algorithm.
-const SHA256_IMPORT_NOTE: &str = "`passbridge import` sends SHA-256 users to the hook \
-unless --trust-okta-sha256 (Okta's reading of SHA-256 salts is ambiguous)";
+const SHA256_IMPORT_NOTE: &str =
+    "`passbridge import` sends SHA-256 users to the hook unless --trust-okta-sha256";
 
 enum NotFound {
     /// Named its scheme (or was given one) but does not parse.
