@@ -246,8 +246,10 @@ fn completions_and_man_page_come_from_the_clap_definitions() {
 /// Runs `passbridge ARGS` with stdout a pipe whose reading end is already
 /// closed (`| head` that has exited): its first write fails with EPIPE.
 fn run_with_closed_stdout(args: &[&str], dir: &std::path::Path) -> std::process::Output {
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
+    // The writing end of a pipe whose only reader (`true`) has exited.
+    let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
+    let writer = reader.stdin.take().unwrap();
+    assert!(reader.wait().unwrap().success());
     Command::cargo_bin("passbridge")
         .unwrap()
         .current_dir(dir)
