@@ -18,15 +18,16 @@ fn main() {
         .filter(|c| !c.is_empty())
         .or_else(git_commit)
         .unwrap_or_else(|| "unknown".to_owned());
-    println!("cargo:rustc-env=PASSBRIDGE_BUILD_COMMIT={commit}");
-    println!("cargo:rustc-env=PASSBRIDGE_BUILD_DATE={}", build_date());
+    println!("cargo:rustc-env=PB_BUILD_INFO_COMMIT={commit}");
+    println!("cargo:rustc-env=PB_BUILD_INFO_DATE={}", build_date());
 }
 
 fn git_commit() -> Option<String> {
-    let out = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()?;
+    let mut git = Command::new("git");
+    if let Ok(dir) = std::env::var("CARGO_MANIFEST_DIR") {
+        git.current_dir(dir);
+    }
+    let out = git.args(["rev-parse", "--short", "HEAD"]).output().ok()?;
     let commit = String::from_utf8(out.stdout).ok()?.trim().to_owned();
     (out.status.success() && !commit.is_empty()).then_some(commit)
 }

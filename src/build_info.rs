@@ -5,16 +5,16 @@
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Short git commit, or `unknown` (no git at build time).
-pub const COMMIT: &str = env!("PASSBRIDGE_BUILD_COMMIT");
+pub const COMMIT: &str = env!("PB_BUILD_INFO_COMMIT");
 /// Build date, YYYY-MM-DD in UTC (`SOURCE_DATE_EPOCH` when set).
-pub const BUILD_DATE: &str = env!("PASSBRIDGE_BUILD_DATE");
+pub const BUILD_DATE: &str = env!("PB_BUILD_INFO_DATE");
 
 /// `--version` text after the program name: `0.1.0 (commit abc1234, built 2026-01-31 UTC)`.
 pub const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
-    env!("PASSBRIDGE_BUILD_COMMIT"),
+    env!("PB_BUILD_INFO_COMMIT"),
     ", built ",
-    env!("PASSBRIDGE_BUILD_DATE"),
+    env!("PB_BUILD_INFO_DATE"),
     " UTC)"
 );

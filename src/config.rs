@@ -508,6 +508,8 @@ const OTHER_KNOWN_VARS: &[&str] = &[
     "PASSBRIDGE_TEST_MYSQL_URL",
     "PASSBRIDGE_HASHCORPUS",
     "PASSBRIDGE_DEV_OKTA_TOKEN",
+    // Read by build.rs (the commit `--version` shows), not at run time.
+    "PASSBRIDGE_BUILD_COMMIT",
 ];
 
 /// Where settings came from, for `config check`.

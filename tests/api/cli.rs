@@ -440,3 +440,29 @@ fn hash_audit_help_documents_its_exit_status() {
                 .and(predicate::str::contains("2 on errors")),
         );
 }
+
+#[test]
+fn serve_logs_its_version_commit_and_build_date_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    // No legacy database: serve stops right after the start-up line.
+    let out = passbridge()
+        .current_dir(dir.path())
+        .env("PASSBRIDGE_LOG_FORMAT", "json")
+        .arg("serve")
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let starting: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["message"] == "passbridge starting")
+        .collect();
+    assert_eq!(starting.len(), 1, "{stderr}");
+    assert!(!stderr.contains("unknown PASSBRIDGE_"), "{stderr}");
+    let fields = &starting[0];
+    assert_eq!(fields["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(fields["commit"], passbridge::build_info::COMMIT);
+    assert_eq!(fields["build_date"], passbridge::build_info::BUILD_DATE);
+}
