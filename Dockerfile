@@ -3,11 +3,15 @@
 # an unprivileged user.
 FROM rust:1-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY migrations ./migrations
 COPY benches ./benches
 COPY examples ./examples
+# .git is not in the build context: pass the commit for `--version`, e.g.
+# --build-arg PASSBRIDGE_BUILD_COMMIT=$(git rev-parse --short HEAD) ("unknown" otherwise).
+ARG PASSBRIDGE_BUILD_COMMIT
+ARG SOURCE_DATE_EPOCH
 RUN cargo build --release --locked --bin passbridge
 
 FROM debian:bookworm-slim

@@ -362,6 +362,23 @@ fn parse_duration(v: &str) -> std::result::Result<Duration, String> {
     humantime::parse_duration(v).map_err(|e| format!("{e} (examples: 2500ms, 3s)"))
 }
 
+/// A listen address (`PASSBRIDGE_LISTEN`, `serve --listen`). A bare port is
+/// the common mistake, so the error shows what an address looks like.
+///
+/// # Errors
+/// Not an `IP:PORT` socket address.
+pub fn parse_listen(v: &str) -> std::result::Result<SocketAddr, String> {
+    v.trim().parse().map_err(|e| {
+        let port = v.trim().trim_start_matches(':');
+        let port = if port.parse::<u16>().is_ok() {
+            port
+        } else {
+            "8080"
+        };
+        format!("{e}: use an address such as 127.0.0.1:{port} or 0.0.0.0:{port}")
+    })
+}
+
 fn parse_db(v: &str) -> std::result::Result<Option<DatabaseUrl>, String> {
     v.parse()
         .map(Some)
@@ -373,9 +390,7 @@ const ENV_VARS: &[EnvVar] = &[
     EnvVar {
         name: "PASSBRIDGE_LISTEN",
         apply: |s, v| {
-            s.listen = v
-                .parse()
-                .map_err(|e| format!("{e} (example: 0.0.0.0:8080)"))?;
+            s.listen = parse_listen(v)?;
             Ok(())
         },
     },
@@ -493,6 +508,8 @@ const OTHER_KNOWN_VARS: &[&str] = &[
     "PASSBRIDGE_TEST_MYSQL_URL",
     "PASSBRIDGE_HASHCORPUS",
     "PASSBRIDGE_DEV_OKTA_TOKEN",
+    // Read by build.rs (the commit `--version` shows), not at run time.
+    "PASSBRIDGE_BUILD_COMMIT",
 ];
 
 /// Where settings came from, for `config check`.

@@ -40,6 +40,17 @@ pub struct DependencyLabels {
     pub dependency: String,
 }
 
+/// Labels of `passbridge_build_info`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    /// Crate version.
+    pub version: String,
+    /// Short git commit (`unknown` without git at build time).
+    pub commit: String,
+    /// Build date, YYYY-MM-DD UTC.
+    pub build_date: String,
+}
+
 /// All of passbridge's metrics, with their own registry (no global state, so
 /// tests can run several apps in one process).
 pub struct Metrics {
@@ -107,6 +118,20 @@ impl Metrics {
             "Verifications queued or running",
             verifications_in_flight.clone(),
         );
+        // Constant 1: the labels are the information (join on them in queries).
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        build_info
+            .get_or_create(&BuildLabels {
+                version: crate::build_info::VERSION.to_owned(),
+                commit: crate::build_info::COMMIT.to_owned(),
+                build_date: crate::build_info::BUILD_DATE.to_owned(),
+            })
+            .set(1);
+        registry.register(
+            "build_info",
+            "Version, git commit and build date of this binary",
+            build_info,
+        );
         Arc::new(Self {
             registry,
             hook_answers,
@@ -143,5 +168,22 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn build_info_names_this_binary() {
+        let text = super::Metrics::new().render();
+        let line = format!(
+            "passbridge_build_info{{version=\"{}\",commit=\"{}\",build_date=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION"),
+            crate::build_info::COMMIT,
+            crate::build_info::BUILD_DATE
+        );
+        assert!(text.contains(&line), "{text}");
+        assert!(!crate::build_info::COMMIT.is_empty());
+        assert_eq!(crate::build_info::BUILD_DATE.len(), 10, "YYYY-MM-DD");
     }
 }

@@ -3,6 +3,7 @@
 //! written, and no hash or salt ever printed.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -85,20 +86,20 @@ impl AuditReport {
         }
     }
 
-    fn print(&self) {
-        println!("rows: {}", self.rows);
-        println!("okta can import natively: {}", self.okta_native);
-        println!("need the password import hook: {}", self.hook);
-        println!("\nschemes:");
+    fn print(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(out, "rows: {}", self.rows)?;
+        writeln!(out, "okta can import natively: {}", self.okta_native)?;
+        writeln!(out, "need the password import hook: {}", self.hook)?;
+        writeln!(out, "\nschemes:")?;
         for (scheme, n) in &self.schemes {
-            println!("  {scheme:<28} {n}");
+            writeln!(out, "  {scheme:<28} {n}")?;
         }
-        println!("\nparameters:");
+        writeln!(out, "\nparameters:")?;
         for (p, n) in &self.parameters {
-            println!("  {p:<40} {n}");
+            writeln!(out, "  {p:<40} {n}")?;
         }
         if !self.problem_counts.is_empty() {
-            println!("\nproblems (row ids):");
+            writeln!(out, "\nproblems (row ids):")?;
             for (kind, n) in &self.problem_counts {
                 let ids = self
                     .problems
@@ -110,9 +111,10 @@ impl AuditReport {
                 } else {
                     ""
                 };
-                println!("  {kind} ({n}): {ids}{more}");
+                writeln!(out, "  {kind} ({n}): {ids}{more}")?;
             }
         }
+        Ok(())
     }
 }
 
@@ -178,10 +180,11 @@ pub async fn run(args: AuditArgs, settings: &Settings) -> anyhow::Result<ExitCod
         };
         report.add(id, parsed);
     }
+    let mut out = std::io::stdout();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        report.print();
+        report.print(&mut out)?;
     }
     Ok(if report.problem_counts.is_empty() {
         ExitCode::SUCCESS

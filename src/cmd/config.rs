@@ -1,6 +1,7 @@
 //! `passbridge config check`: validate settings, try the databases and the
 //! lookup query, print the effective settings with secrets redacted.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Subcommand;
@@ -18,7 +19,7 @@ use crate::legacy::LegacyDb;
 pub enum ConfigCommand {
     /// Validate the configuration, test the database connection and the lookup query, and print the effective settings (secrets redacted).
     #[command(
-        after_help = "Examples:\n  passbridge config check\n  passbridge config check --config passbridge.toml --probe-user alice@example.com"
+        after_help = "Examples:\n  passbridge config check\n  passbridge config check --config passbridge.toml \\\n    --probe-user alice@example.com"
     )]
     Check {
         /// Legacy database options.
@@ -42,23 +43,25 @@ pub async fn run(
     let ConfigCommand::Check { legacy, probe_user } = cmd;
     legacy.apply(&mut settings);
     let mut ok = true;
-    let mut report = |good: bool, what: &str| {
+    let mut stdout = std::io::stdout();
+    let out: &mut dyn Write = &mut stdout;
+    let mut report = |good: bool, what: &str| -> std::io::Result<()> {
         ok &= good;
-        println!("[{}] {what}", if good { " ok " } else { "FAIL" });
+        writeln!(out, "[{}] {what}", if good { " ok " } else { "FAIL" })
     };
     match &sources.file {
-        Some(path) => report(true, &format!("config file {}", path.display())),
-        None => report(true, "no config file (defaults + environment + flags)"),
+        Some(path) => report(true, &format!("config file {}", path.display()))?,
+        None => report(true, "no config file (defaults + environment + flags)")?,
     }
     for name in &sources.unknown_env {
         report(
             false,
             &format!("unknown environment variable {name} (typo?)"),
-        );
+        )?;
     }
     match settings.validate_for_serve() {
-        Ok(()) => report(true, "settings are complete"),
-        Err(e) => report(false, &e.to_string()),
+        Ok(()) => report(true, "settings are complete")?,
+        Err(e) => report(false, &e.to_string())?,
     }
     if let (Some(url), Some(query)) = (&settings.legacy.url, &settings.legacy.query) {
         let pool = PoolSettings {
@@ -80,8 +83,8 @@ pub async fn run(
                     Ok(None) if probe_user.is_none() => report(
                         true,
                         &format!("legacy database {url} answers the lookup query"),
-                    ),
-                    Ok(None) => report(false, &format!("no legacy row for {probe}")),
+                    )?,
+                    Ok(None) => report(false, &format!("no legacy row for {probe}"))?,
                     Ok(Some(user)) => {
                         let hints = Hints {
                             salt: user.salt.clone(),
@@ -102,14 +105,14 @@ pub async fn run(
                                     h.scheme(),
                                     h.okta_native().is_some()
                                 ),
-                            ),
-                            Err(e) => report(false, &format!("{probe}: {e}")),
+                            )?,
+                            Err(e) => report(false, &format!("{probe}: {e}"))?,
                         }
                     }
-                    Err(e) => report(false, &format!("legacy database {url}: {e}")),
+                    Err(e) => report(false, &format!("legacy database {url}: {e}"))?,
                 }
             }
-            Err(e) => report(false, &e.to_string()),
+            Err(e) => report(false, &e.to_string())?,
         }
     }
     let ledger_url = settings.ledger_url();
@@ -117,13 +120,14 @@ pub async fn run(
         Ok(_) => report(
             true,
             &format!("ledger {ledger_url} reachable, migrations applied"),
-        ),
-        Err(e) => report(false, &format!("ledger: {e}")),
+        )?,
+        Err(e) => report(false, &format!("ledger: {e}"))?,
     }
-    println!(
+    writeln!(
+        stdout,
         "\n# effective settings (secrets redacted)\n{}",
         settings.to_redacted_toml()
-    );
+    )?;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

@@ -20,7 +20,8 @@ use crate::hash::{
 
 const IDENTIFY_AFTER: &str = "\
 Examples:
-  passbridge hash identify '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'
+  passbridge hash identify \\
+    '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'
   passbridge hash identify - < hashes.txt
   passbridge hash identify --scheme postgres_md5 --username alice md5…
 
@@ -42,10 +43,23 @@ unsupported, cost over the limit, unreadable line).
 
 Examples:
   printf %s \"$PW\" | passbridge hash verify --hash '$6$rounds=5000$…'
-  passbridge hash verify --hash 5f4dcc3b5aa765d61d8327deb882cf99 --scheme hex_md5
+  passbridge hash verify --scheme hex_md5 \\
+    --hash 5f4dcc3b5aa765d61d8327deb882cf99
   passbridge hash verify --hash 9c3e… --scheme salted_sha256 --salt c2FsdA== \\
       --param salt_encoding=base64 --param salt_position=suffix
   passbridge hash verify --batch known-credentials.jsonl > results.jsonl";
+
+const AUDIT_AFTER: &str = "\
+Exit status: 0 when every row holds a hash passbridge can verify, 1 when some
+rows are malformed, unsupported or over a cost limit (listed under problems),
+2 on errors (no database or query, the table cannot be read).
+
+Examples:
+  passbridge hash audit --legacy-url sqlite://users.db \\
+    --query 'SELECT id, password_hash, salt FROM users'
+  export PASSBRIDGE_IMPORT_QUERY=\\
+    'SELECT email AS login, password_hash FROM users'
+  passbridge hash audit --json";
 
 /// `passbridge hash` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -92,9 +106,7 @@ pub enum HashCommand {
     /// Read the whole legacy table (streamed) and report the schemes found, their
     /// parameters, how many users Okta could import natively, and the ids of rows
     /// that are malformed or unsupported. Reads only; needs no password.
-    #[command(
-        after_help = "Examples:\n  passbridge hash audit --legacy-url sqlite://users.db --query 'SELECT id, password_hash, salt FROM users'\n  PASSBRIDGE_IMPORT_QUERY='SELECT email AS login, password_hash FROM users' passbridge hash audit --json"
-    )]
+    #[command(after_help = AUDIT_AFTER)]
     Audit(super::audit::AuditArgs),
 }
 
@@ -261,7 +273,14 @@ struct Found {
     scheme: Scheme,
     params: Vec<(&'static str, String)>,
     okta: Option<String>,
+    /// What `passbridge import` does differently from "okta native".
+    import_note: Option<&'static str>,
 }
+
+/// `import` keeps SHA-256 users on the hook by default (see
+/// `--trust-okta-sha256`), although Okta accepts the algorithm.
+const SHA256_IMPORT_NOTE: &str =
+    "`passbridge import` sends SHA-256 users to the hook unless --trust-okta-sha256";
 
 enum NotFound {
     /// Named its scheme (or was given one) but does not parse.
@@ -313,10 +332,19 @@ fn describe_okta(h: &OktaHash) -> String {
 }
 
 fn found(h: &StoredHash) -> Found {
+    let native = h.okta_native();
     Found {
         scheme: h.scheme(),
         params: h.params(),
-        okta: h.okta_native().as_ref().map(describe_okta),
+        okta: native.as_ref().map(describe_okta),
+        import_note: matches!(
+            native,
+            Some(OktaHash::Digest {
+                algorithm: crate::hash::OktaDigest::Sha256,
+                ..
+            })
+        )
+        .then_some(SHA256_IMPORT_NOTE),
     }
 }
 
@@ -405,6 +433,9 @@ fn identified_text(id: &Identified) -> String {
                     |o| format!("yes ({o})")
                 )
             );
+            if let Some(note) = f.import_note {
+                let _ = writeln!(t, "  import:          {note}");
+            }
             let params: Vec<String> = f.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let _ = writeln!(
                 t,
@@ -593,11 +624,11 @@ fn verify_one(value: &str, args: &HintArgs, limits: &Limits) -> anyhow::Result<E
     let password = read_password()?;
     match stored.verify(&password, limits) {
         Ok(Verdict::Match) => {
-            println!("match (scheme {})", stored.scheme());
+            writeln!(io::stdout(), "match (scheme {})", stored.scheme())?;
             Ok(ExitCode::SUCCESS)
         }
         Ok(Verdict::Mismatch) => {
-            println!("mismatch (scheme {})", stored.scheme());
+            writeln!(io::stdout(), "mismatch (scheme {})", stored.scheme())?;
             Ok(ExitCode::from(1))
         }
         Err(e) => {

@@ -21,6 +21,19 @@ use crate::okta::{
     PASSWORD_IMPORT_HOOK_TYPE,
 };
 
+const REGISTER_EXAMPLES: &str = "\
+Examples:
+  export OKTA_ORG_URL=https://example.okta.com OKTA_API_TOKEN=...
+  export PASSBRIDGE_HOOK_SECRET=...     # the value serve uses
+  passbridge hook register \\
+    --url https://passbridge.example.com/hooks/password-import
+  # Move the hook, same secret
+  passbridge hook register --replace \\
+    --url https://passbridge2.example.com/hooks/password-import
+  # Rotate the secret without a gap
+  passbridge hook register --replace --rotate-secret \\
+    --url https://passbridge.example.com/hooks/password-import";
+
 /// Default display name of the hook.
 pub const DEFAULT_HOOK_NAME: &str = "passbridge password import";
 
@@ -41,11 +54,18 @@ pub enum HookCommand {
         long_about = "Create the org's password-import inline hook (POST /api/v1/inlineHooks, \
 type com.okta.user.credential.password.import, channel HTTP, authScheme HEADER). Okta then \
 sends the secret in the auth header on every call; `passbridge serve` must be given the same \
-secret in PASSBRIDGE_HOOK_SECRET.\n\nThe secret is PASSBRIDGE_HOOK_SECRET if set (the first one \
-during a rotation); otherwise a strong one is generated and printed once. Okta allows one \
+secret in PASSBRIDGE_HOOK_SECRET.\n\nThe secret comes from where `serve` reads it: \
+PASSBRIDGE_HOOK_SECRET or hook.secrets in the config file (the first one during a rotation). \
+Only when none is configured is a strong one generated; it is printed once, with the \
+`export PASSBRIDGE_HOOK_SECRET=...` line to give `serve`.\n\nOkta allows one \
 password-import hook per org: registering fails if one exists, unless --replace, which \
-updates the existing hook in place (same id, no gap in sign-ins).",
-        after_help = "Example:\n  OKTA_ORG_URL=https://example.okta.com OKTA_API_TOKEN=... \\\n    passbridge hook register --url https://passbridge.example.com/hooks/password-import"
+updates the existing hook in place (same id) and keeps the configured secret. --replace \
+without a configured secret is refused: a new secret would lock out the running `serve`.\n\n\
+Rotating the secret with no gap: --replace --rotate-secret generates a new secret and prints \
+PASSBRIDGE_HOOK_SECRET=new,old without changing Okta; restart `serve` with that value (it \
+accepts both), then run `hook register --replace` with it (Okta gets the first, new one), \
+then drop the old one.",
+        after_help = REGISTER_EXAMPLES
     )]
     Register {
         /// The hook's public URL, e.g. https://passbridge.example.com/hooks/password-import.
@@ -55,9 +75,15 @@ updates the existing hook in place (same id, no gap in sign-ins).",
         /// Display name in the Admin Console.
         #[arg(long, default_value = DEFAULT_HOOK_NAME)]
         name: String,
-        /// Update the org's existing password-import hook instead of failing.
+        /// Update the org's existing password-import hook in place instead of
+        /// failing; keeps the configured secret.
         #[arg(long)]
         replace: bool,
+        /// With --replace: generate a new secret and print the two-secret
+        /// PASSBRIDGE_HOOK_SECRET=new,old value for a gap-free rotation (Okta
+        /// is switched by the next --replace run with that value).
+        #[arg(long, requires = "replace")]
+        rotate_secret: bool,
         /// Header Okta sends the secret in [default: hook.header, i.e. Authorization].
         #[arg(long, value_name = "NAME")]
         auth_header: Option<String>,
@@ -71,6 +97,10 @@ updates the existing hook in place (same id, no gap in sign-ins).",
     },
     /// List the org's password-import hooks.
     List {
+        /// A JSON array (id, name, status, type, channel_uri, auth_type; never
+        /// the secret) instead of text.
+        #[arg(long)]
+        json: bool,
         /// Org selection.
         #[command(flatten)]
         org: OrgArgs,
@@ -92,9 +122,18 @@ updates the existing hook in place (same id, no gap in sign-ins).",
         org: OrgArgs,
     },
     /// Delete a hook (deactivating it first, as Okta requires).
+    #[command(
+        long_about = "Delete a hook, deactivating it first as Okta requires. Users still \
+created with the hook flag cannot sign in afterwards. Asks for confirmation on a terminal; \
+without a terminal (scripts, CI) it refuses unless --yes.",
+        after_help = "Example:\n  passbridge hook delete cal1abc... --yes"
+    )]
     Delete {
         /// Hook id (cal…).
         id: String,
+        /// Delete without asking (needed when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
         /// Org selection.
         #[command(flatten)]
         org: OrgArgs,
@@ -120,7 +159,7 @@ impl HookCommand {
     fn org(&self) -> &OrgArgs {
         match self {
             Self::Register { org, .. }
-            | Self::List { org }
+            | Self::List { org, .. }
             | Self::Activate { org, .. }
             | Self::Deactivate { org, .. }
             | Self::Delete { org, .. }
@@ -193,17 +232,36 @@ pub async fn execute(
             url,
             name,
             replace,
+            rotate_secret,
             auth_header,
             headers,
             ..
         } => {
-            register(ctx, out, &url, &name, replace, auth_header, &headers).await?;
+            let secret = match (rotate_secret, replace) {
+                (true, _) => SecretChoice::Rotate,
+                (false, true) => SecretChoice::Keep,
+                (false, false) => SecretChoice::ConfiguredOrNew,
+            };
+            let request = Registration {
+                url: &url,
+                name: &name,
+                replace,
+                secret,
+                auth_header,
+                headers: &headers,
+            };
+            register(ctx, out, request).await?;
         }
-        HookCommand::List { .. } => {
+        HookCommand::List { json, .. } => {
             let hooks = okta
                 .list_inline_hooks(Some(PASSWORD_IMPORT_HOOK_TYPE))
                 .await
                 .context("listing inline hooks")?;
+            if json {
+                let listed: Vec<HookListing<'_>> = hooks.iter().map(HookListing::from).collect();
+                writeln!(out, "{}", serde_json::to_string_pretty(&listed)?)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             if hooks.is_empty() {
                 writeln!(out, "No password-import hook in this org. Create one with `passbridge hook register --url …`.")?;
             }
@@ -229,11 +287,15 @@ pub async fn execute(
                 h.id, h.status
             )?;
         }
-        HookCommand::Delete { id, .. } => {
+        HookCommand::Delete { id, yes, .. } => {
             let h = okta
                 .get_inline_hook(&id)
                 .await
                 .with_context(|| format!("reading hook {id}"))?;
+            if !yes && !confirm_delete(out, input, interactive, &h)? {
+                writeln!(out, "Not deleted.")?;
+                return Ok(ExitCode::from(1));
+            }
             if h.is_active() {
                 okta.deactivate_inline_hook(&id)
                     .await
@@ -248,6 +310,62 @@ pub async fn execute(
         HookCommand::Test { id, .. } => return test(ctx, out, input, interactive, &id).await,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Asks before deleting; refuses (an error) when nobody can be asked.
+fn confirm_delete(
+    out: &mut dyn Write,
+    input: &mut dyn BufRead,
+    interactive: bool,
+    h: &InlineHook,
+) -> anyhow::Result<bool> {
+    if !interactive {
+        bail!(
+            "refusing to delete hook {} without confirmation: standard input is not a terminal; \
+             re-run with --yes to delete it",
+            h.id
+        );
+    }
+    writeln!(
+        out,
+        "Delete hook {} ({}, {}, {})? Users created with the hook flag cannot sign in afterwards.",
+        h.id, h.name, h.status, h.channel.config.uri
+    )?;
+    write!(out, "Type yes to delete: ")?;
+    out.flush()?;
+    let mut answer = String::new();
+    input.read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "yes" | "y" | "YES" | "Y"))
+}
+
+/// One row of `hook list --json`: a stable shape of our own, not Okta's
+/// object (which carries the secret's header config and may grow).
+#[derive(serde::Serialize)]
+struct HookListing<'a> {
+    id: &'a str,
+    name: &'a str,
+    status: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    channel_uri: &'a str,
+    /// Upper-cased: Okta writes `HEADER` and reads back `header`.
+    auth_type: String,
+    auth_header: Option<&'a str>,
+}
+
+impl<'a> From<&'a InlineHook> for HookListing<'a> {
+    fn from(h: &'a InlineHook) -> Self {
+        let auth = h.channel.config.auth_scheme.as_ref();
+        Self {
+            id: &h.id,
+            name: &h.name,
+            status: &h.status,
+            kind: &h.kind,
+            channel_uri: &h.channel.config.uri,
+            auth_type: auth.map_or_else(|| "NONE".to_owned(), |a| a.kind.to_ascii_uppercase()),
+            auth_header: auth.map(|a| a.key.as_str()),
+        }
+    }
 }
 
 fn describe(out: &mut dyn Write, h: &InlineHook) -> std::io::Result<()> {
@@ -289,21 +407,66 @@ fn check_hook_url(url: &Url) -> anyhow::Result<()> {
     }
 }
 
+/// Which secret `hook register` gives Okta.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecretChoice {
+    /// The configured one; generate (and print) one only when none is.
+    ConfiguredOrNew,
+    /// `--replace`: the configured one, or refuse (a new one would lock out
+    /// the running `serve`).
+    Keep,
+    /// `--rotate-secret`: print a new one as `new,old` and leave Okta as is.
+    Rotate,
+}
+
+/// A `hook register` request.
+struct Registration<'a> {
+    url: &'a Url,
+    name: &'a str,
+    replace: bool,
+    secret: SecretChoice,
+    auth_header: Option<String>,
+    headers: &'a [String],
+}
+
+/// Serve refuses shorter secrets (`Settings::validate_for_serve`); so does this.
+const MIN_SECRET_LEN: usize = 16;
+
 async fn register(
     ctx: &HookContext,
     out: &mut dyn Write,
-    url: &Url,
-    name: &str,
-    replace: bool,
-    auth_header: Option<String>,
-    headers: &[String],
+    req: Registration<'_>,
 ) -> anyhow::Result<()> {
+    let url = req.url;
     check_hook_url(url)?;
-    let header = auth_header.unwrap_or_else(|| ctx.header.clone());
+    let header = req.auth_header.unwrap_or_else(|| ctx.header.clone());
     if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
         bail!("--auth-header {header:?} is not a valid HTTP header name");
     }
-    let extra = headers
+    if ctx
+        .secret
+        .as_ref()
+        .is_some_and(|s| s.expose_secret().len() < MIN_SECRET_LEN)
+    {
+        bail!(
+            "hook.secrets: PASSBRIDGE_HOOK_SECRET is shorter than {MIN_SECRET_LEN} characters, \
+             and `serve` would refuse it; use a long random value (e.g. `openssl rand -base64 32`)"
+        );
+    }
+    match (req.secret, &ctx.secret) {
+        (SecretChoice::Keep, None) => bail!(
+            "--replace needs the secret `serve` uses: PASSBRIDGE_HOOK_SECRET (or hook.secrets in \
+             the config file) is not set. Set it to the value the running `serve` has, or add \
+             --rotate-secret to start a rotation"
+        ),
+        (SecretChoice::Rotate, None) => bail!(
+            "--rotate-secret needs the current secret in PASSBRIDGE_HOOK_SECRET (or hook.secrets \
+             in the config file), so that `serve` can accept the old and the new one together"
+        ),
+        _ => {}
+    }
+    let extra = req
+        .headers
         .iter()
         .map(|h| {
             let (key, value) = h
@@ -320,7 +483,7 @@ async fn register(
         .list_inline_hooks(Some(PASSWORD_IMPORT_HOOK_TYPE))
         .await
         .context("listing the org's inline hooks")?;
-    if let (Some(h), false) = (existing.first(), replace) {
+    if let (Some(h), false) = (existing.first(), req.replace) {
         bail!(
             "the org already has a password-import hook: {} ({}, {}, {}). Okta allows one per org; \
              re-run with --replace to update it in place, or remove it with `passbridge hook delete {}`",
@@ -331,12 +494,15 @@ async fn register(
             h.id
         );
     }
+    if let (SecretChoice::Rotate, Some(current)) = (req.secret, &ctx.secret) {
+        return print_rotation(out, existing.first(), current, url);
+    }
     let (secret, generated) = match &ctx.secret {
         Some(s) => (s.clone(), false),
         None => (crate::startup::generate_secret(), true),
     };
     let create =
-        InlineHookCreate::password_import(name, url.as_str(), &header, secret.clone(), extra);
+        InlineHookCreate::password_import(req.name, url.as_str(), &header, secret.clone(), extra);
     let hook = match existing.first() {
         Some(old) => {
             let mut h = ctx
@@ -370,23 +536,73 @@ async fn register(
         writeln!(out)?;
         writeln!(
             out,
-            "Generated hook secret (shown once; store it in your secret manager):"
+            "Generated a hook secret; it is shown only here, so store it in your secret manager."
         )?;
-        writeln!(out, "  {}", secret.expose_secret())?;
-        writeln!(out, "Give it to the service as its hook secret:")?;
         writeln!(
             out,
-            "  PASSBRIDGE_HOOK_SECRET=<the secret above> passbridge serve ..."
+            "`passbridge serve` must have the same secret: run this in the shell (or put the \
+             variable in the service unit) that starts it, then (re)start serve:"
+        )?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "  export PASSBRIDGE_HOOK_SECRET={}",
+            secret.expose_secret()
         )?;
         if !header.eq_ignore_ascii_case(&ctx.header) {
-            writeln!(out, "  PASSBRIDGE_HOOK_HEADER={header}")?;
+            writeln!(out, "  export PASSBRIDGE_HOOK_HEADER={header}")?;
         }
     } else {
         writeln!(
             out,
-            "Okta will send PASSBRIDGE_HOOK_SECRET in the {header} header."
+            "Okta will send PASSBRIDGE_HOOK_SECRET (the first value) in the {header} header."
         )?;
     }
+    Ok(())
+}
+
+/// `--rotate-secret`: a new secret, and the steps that switch to it without
+/// a single refused sign-in. Okta is not changed yet: until `serve` accepts
+/// the new secret, Okta must keep sending the old one.
+fn print_rotation(
+    out: &mut dyn Write,
+    hook: Option<&InlineHook>,
+    current: &SecretString,
+    url: &Url,
+) -> anyhow::Result<()> {
+    let hook = hook.context(
+        "--rotate-secret: the org has no password-import hook yet; register one first \
+         (`passbridge hook register --url …`)",
+    )?;
+    let new = crate::startup::generate_secret();
+    writeln!(
+        out,
+        "Generated a new hook secret for hook {} ({}); it is shown only here, so store it in \
+         your secret manager. Okta still sends the current secret: nothing was changed yet.",
+        hook.id, hook.name
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "1. Restart `passbridge serve` accepting both secrets (new first):"
+    )?;
+    writeln!(
+        out,
+        "  export PASSBRIDGE_HOOK_SECRET={},{}",
+        new.expose_secret(),
+        current.expose_secret()
+    )?;
+    writeln!(
+        out,
+        "2. With the same variable, switch Okta to the new (first) secret:"
+    )?;
+    writeln!(out, "  passbridge hook register --replace --url {url}")?;
+    writeln!(
+        out,
+        "3. Once `passbridge hook test {}` passes, drop the old secret from \
+         PASSBRIDGE_HOOK_SECRET (keep only the first value) and restart serve.",
+        hook.id
+    )?;
     Ok(())
 }
 

@@ -44,10 +44,14 @@ The API token is read from OKTA_API_TOKEN only.";
 
 const EXAMPLES: &str = "\
 Runbook:
-  passbridge import --dry-run                          # audit: paths, schemes, bad hashes, self-tests
-  passbridge import --limit 50 --report cohort.jsonl   # a first cohort
-  passbridge import --only-login alice@example.com     # one user
-  passbridge import --concurrency 8 --report all.jsonl # everyone (re-run to resume)";
+  # audit: paths, schemes, bad hashes, self-tests
+  passbridge import --dry-run
+  # a first cohort
+  passbridge import --limit 50 --report cohort.jsonl
+  # one user
+  passbridge import --only-login alice@example.com
+  # everyone (re-run to resume)
+  passbridge import --concurrency 8 --report all.jsonl";
 
 /// `import` options.
 #[derive(Debug, Clone, clap::Args)]

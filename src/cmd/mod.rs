@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod config;
 pub mod dev;
+pub mod generate;
 pub mod hash;
 pub mod hook;
 pub mod import;
@@ -21,6 +22,16 @@ use crate::telemetry;
 /// # Errors
 /// Whatever the command reports; `main` prints the chain.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // These need no settings: a broken config file must not block them.
+    match &cli.command {
+        Command::Completions { shell } => {
+            return generate::completions(*shell, &mut std::io::stdout().lock())
+        }
+        Command::Man { out } => {
+            return generate::man(out.as_deref(), &mut std::io::stdout().lock())
+        }
+        _ => {}
+    }
     let (mut settings, sources) =
         crate::config::load(cli.global.config.as_deref(), &crate::config::process_env())
             .context("loading settings")?;
@@ -29,14 +40,54 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     init_logging(&settings, &sources);
     match cli.command {
-        Command::Serve(args) => serve::run(args, settings).await,
+        Command::Serve(args) => {
+            tracing::info!(
+                version = crate::build_info::VERSION,
+                commit = crate::build_info::COMMIT,
+                build_date = crate::build_info::BUILD_DATE,
+                "passbridge starting"
+            );
+            serve::run(args, settings).await
+        }
         Command::Config(cmd) => self::config::run(cmd, settings, &sources).await,
         Command::Hash(hash::HashCommand::Audit(args)) => audit::run(args, &settings).await,
         Command::Hash(cmd) => hash::run(cmd, &settings.hash.limits),
         Command::Import(args) => import::run(args, &settings).await,
         Command::Hook(cmd) => hook::run(cmd, &settings).await,
         Command::Dev(cmd) => dev::run(cmd, &settings).await,
+        Command::Completions { .. } | Command::Man { .. } => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// True when `e` comes from writing to a closed pipe (`passbridge … | head`):
+/// the reader has what it wanted, so this is no error to report.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The error and its causes on one line, `a: b: c`, each cause once.
+///
+/// Many errors (ours and sqlx's) already include their source in their own
+/// message; printing every layer of the chain would then repeat the same
+/// text two or three times. A cause whose text the line already holds adds
+/// nothing and is left out.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 fn init_logging(settings: &Settings, sources: &Sources) {

@@ -44,7 +44,7 @@ impl LegacyArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on [env: PASSBRIDGE_LISTEN] [default: 127.0.0.1:8080]
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = crate::config::parse_listen)]
     pub listen: Option<std::net::SocketAddr>,
     /// Legacy database options.
     #[command(flatten)]

@@ -182,3 +182,287 @@ async fn demo_serves_every_demo_user_and_stops_cleanly_on_sigterm() {
         .join("passbridge-demo/passbridge-ledger.db")
         .exists());
 }
+
+#[test]
+fn version_names_the_commit_and_the_build_date() {
+    let out = passbridge().arg("--version").assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let expected = format!(
+        "passbridge {} (commit {}, built {} UTC)\n",
+        env!("CARGO_PKG_VERSION"),
+        passbridge::build_info::COMMIT,
+        passbridge::build_info::BUILD_DATE
+    );
+    assert_eq!(text, expected);
+    let commit = passbridge::build_info::COMMIT;
+    assert!(
+        commit == "unknown" || commit.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{commit}"
+    );
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definitions() {
+    let bash = passbridge()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let bash = String::from_utf8(bash).unwrap();
+    assert!(bash.contains("serve") && bash.contains("import"), "{bash}");
+    assert!(
+        bash.contains("--rotate-secret"),
+        "subcommand flags complete too"
+    );
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        passbridge()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("passbridge"));
+    }
+    passbridge().args(["completions", "tcsh"]).assert().code(2);
+    passbridge().arg("man").assert().success().stdout(
+        predicate::str::contains(".TH passbridge 1").and(predicate::str::contains("serve")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    passbridge()
+        .args(["man", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    for page in [
+        "passbridge.1",
+        "passbridge-serve.1",
+        "passbridge-hook-register.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+}
+
+/// Runs `passbridge ARGS` with stdout a pipe whose reading end is already
+/// closed (`| head` that has exited): its first write fails with EPIPE.
+fn run_with_closed_stdout(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    // The writing end of a pipe whose only reader (`true`) has exited.
+    let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
+    let writer = reader.stdin.take().unwrap();
+    assert!(reader.wait().unwrap().success());
+    Command::cargo_bin("passbridge")
+        .unwrap()
+        .current_dir(dir)
+        .env_remove("PASSBRIDGE_HOOK_SECRET")
+        .env_remove("PASSBRIDGE_CONFIG")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_commands_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["config", "check"][..],
+        &["completions", "bash"][..],
+        &["man"][..],
+        &["hash", "schemes"][..],
+        &["--help"][..],
+    ] {
+        let out = run_with_closed_stdout(args, dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.code() == Some(0) || out.status.code() == Some(1),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn each_cause_of_an_error_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let out = passbridge()
+        .arg("--config")
+        .arg(&missing)
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("missing.toml").count(), 1, "{stderr}");
+    // A database that cannot be opened: sqlx's text, then its source's, would repeat.
+    let out = passbridge()
+        .current_dir(dir.path())
+        .args([
+            "hash",
+            "audit",
+            "--legacy-url",
+            "sqlite:///nonexistent-dir/users.db",
+            "--query",
+            "SELECT id, password_hash FROM users",
+        ])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.matches("unable to open database file").count(),
+        1,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_error_chain_is_printed_with_each_text_once() {
+    let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+    let inner = anyhow::Error::new(io).context("cannot read x.toml: no such file");
+    let e = inner.context("loading settings");
+    assert_eq!(
+        format!("{e:#}"),
+        "loading settings: cannot read x.toml: no such file: no such file",
+        "the chain as anyhow prints it repeats the cause"
+    );
+    assert_eq!(
+        passbridge::cmd::error_line(&e),
+        "loading settings: cannot read x.toml: no such file"
+    );
+}
+
+#[test]
+fn a_bare_port_for_listen_is_refused_with_an_address_hint() {
+    let hint = "use an address such as 127.0.0.1:8080 or 0.0.0.0:8080";
+    passbridge()
+        .args(["serve", "--listen", "8080"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(hint));
+    passbridge()
+        .env("PASSBRIDGE_LISTEN", "8080")
+        .args(["serve"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("PASSBRIDGE_LISTEN").and(predicate::str::contains(hint)));
+    passbridge()
+        .args(["serve", "--listen", ":9000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("127.0.0.1:9000 or 0.0.0.0:9000"));
+}
+
+/// Every command path, from the clap definitions (`[]` is the top level).
+fn command_paths() -> Vec<Vec<String>> {
+    fn walk(cmd: &clap::Command, path: &mut Vec<String>, all: &mut Vec<Vec<String>>) {
+        all.push(path.clone());
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            path.push(sub.get_name().to_owned());
+            walk(sub, path, all);
+            path.pop();
+        }
+    }
+    let mut all = Vec::new();
+    walk(&passbridge::cli::command(), &mut Vec::new(), &mut all);
+    all
+}
+
+#[test]
+fn help_examples_are_whole_commands_even_on_a_narrow_terminal() {
+    let mut checked = 0;
+    for path in command_paths() {
+        let out = passbridge()
+            .env("COLUMNS", "40")
+            .args(&path)
+            .arg("--help")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let help = String::from_utf8(out).unwrap();
+        let mut in_examples = false;
+        let mut continued = false;
+        for line in help.lines() {
+            if matches!(line, "Examples:" | "Example:" | "Runbook:") {
+                in_examples = true;
+                continue;
+            }
+            if line.trim().is_empty() {
+                in_examples = false;
+                continue;
+            }
+            if !in_examples {
+                continue;
+            }
+            checked += 1;
+            let text = line.trim_start();
+            let command = text.starts_with("passbridge ")
+                || text.starts_with("export ")
+                || text.contains("| passbridge ");
+            assert!(
+                line.chars().count() <= 80,
+                "{path:?}: over 80 columns: {line}"
+            );
+            assert!(
+                continued || command || text.starts_with('#'),
+                "{path:?}: not a command, a comment or a `\\` continuation (a wrapped line?): {line}"
+            );
+            continued = line.ends_with('\\');
+        }
+    }
+    assert!(checked > 30, "only {checked} example lines found");
+}
+
+#[test]
+fn hash_audit_help_documents_its_exit_status() {
+    passbridge()
+        .args(["hash", "audit", "--help"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Exit status: 0 when every row")
+                .and(predicate::str::contains("1 when some"))
+                .and(predicate::str::contains("2 on errors")),
+        );
+}
+
+#[test]
+fn serve_logs_its_version_commit_and_build_date_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    // No legacy database: serve stops right after the start-up line.
+    let out = passbridge()
+        .current_dir(dir.path())
+        .env("PASSBRIDGE_LOG_FORMAT", "json")
+        .arg("serve")
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let starting: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["message"] == "passbridge starting")
+        .collect();
+    assert_eq!(starting.len(), 1, "{stderr}");
+    assert!(!stderr.contains("unknown PASSBRIDGE_"), "{stderr}");
+    let fields = &starting[0];
+    assert_eq!(fields["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(fields["commit"], passbridge::build_info::COMMIT);
+    assert_eq!(fields["build_date"], passbridge::build_info::BUILD_DATE);
+}

@@ -220,3 +220,27 @@ fn identify_and_schemes() {
         .iter()
         .any(|r| r["scheme"] == "mysql_caching_sha2" && r["self_describing"] == true));
 }
+
+#[test]
+fn identify_says_import_sends_sha256_users_to_the_hook() {
+    // SHA-256 of "password" (FIPS 180-4 function), and SHA-1 of it for contrast.
+    let sha256 = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+    let sha1 = "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8";
+    let note = "`passbridge import` sends SHA-256 users to the hook unless --trust-okta-sha256";
+    passbridge()
+        .args(["hash", "identify", "--scheme", "hex_sha256", sha256])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("okta native:     yes (SHA-256")
+                .and(predicate::str::contains(note)),
+        );
+    passbridge()
+        .args(["hash", "identify", "--scheme", "hex_sha1", sha1])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("okta native:     yes (SHA-1")
+                .and(predicate::str::contains(note).not()),
+        );
+}

@@ -30,10 +30,19 @@ fn register(url: &str, replace: bool) -> HookCommand {
         url: url.parse().unwrap(),
         name: "passbridge password import".into(),
         replace,
+        rotate_secret: false,
         auth_header: None,
         headers: vec![],
         org: OrgArgs::default(),
     }
+}
+
+/// The value of the `export PASSBRIDGE_HOOK_SECRET=…` line the admin is told to run.
+fn exported_secret(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix("export PASSBRIDGE_HOOK_SECRET="))
+        .unwrap_or_else(|| panic!("no export line in:\n{out}"))
+        .to_owned()
 }
 
 fn first_id(listing: &str) -> String {
@@ -87,6 +96,7 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
     let (result, listing) = hook(
         &ctx,
         HookCommand::List {
+            json: false,
             org: OrgArgs::default(),
         },
         "",
@@ -157,6 +167,7 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
         &ctx,
         HookCommand::Delete {
             id: id.clone(),
+            yes: true,
             org: OrgArgs::default(),
         },
         "",
@@ -171,6 +182,7 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
     let (_, listing) = hook(
         &ctx,
         HookCommand::List {
+            json: false,
             org: OrgArgs::default(),
         },
         "",
@@ -192,13 +204,7 @@ async fn a_generated_secret_is_printed_once_and_is_what_okta_sends() {
     // Act
     let (result, out) = hook(&ctx, register(&target.url, false), "").await;
     assert_eq!(result.unwrap(), ExitCode::SUCCESS, "{out}");
-    let secret = out
-        .lines()
-        .skip_while(|l| !l.starts_with("Generated hook secret"))
-        .nth(1)
-        .expect("the secret line")
-        .trim()
-        .to_owned();
+    let secret = exported_secret(&out);
     let id = stand.hooks()[0].id.clone();
     let (result, _) = hook(
         &ctx,
@@ -287,4 +293,216 @@ async fn the_cli_takes_the_token_from_the_environment_only() {
     for o in [&listed, &no_token, &wrong_token, &plain_http, &http_hook] {
         assert!(!text(o).contains(TOKEN), "the token never shows");
     }
+}
+
+/// Runs `passbridge hook ARGS` against the stand-in with only `env` set
+/// (plus the org and token); stdin is not a terminal.
+fn hook_cli(
+    stand: &passbridge::dev_okta::StandIn,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_passbridge"));
+    c.arg("hook")
+        .args(args)
+        .env_clear()
+        .env("OKTA_ORG_URL", stand.base_url.as_str())
+        .env("OKTA_API_TOKEN", TOKEN)
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Has Okta call the hook once; returns the auth header value it sent.
+async fn secret_okta_sends(stand: &passbridge::dev_okta::StandIn, target: &TestHook) -> String {
+    let ctx = HookContext {
+        client: client(stand),
+        secret: None,
+        header: "Authorization".into(),
+    };
+    let id = stand.hooks()[0].id.clone();
+    let (result, out) = hook(
+        &ctx,
+        HookCommand::Test {
+            id,
+            org: OrgArgs::default(),
+        },
+        "u@example.com\npw\n",
+    )
+    .await;
+    assert_eq!(result.unwrap(), ExitCode::SUCCESS, "{out}");
+    let received = target.received.lock().unwrap();
+    received.last().unwrap().headers["authorization"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+// Multi-threaded: the stand-in must answer while this thread waits for the child.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_uses_the_secret_serve_uses_replace_keeps_it_and_rotation_has_no_gap() {
+    // Arrange
+    let target = TestHook::start(HookMode::Password("pw".into())).await;
+    let stand = standin(|_| {}).await;
+    let old = "the-secret-serve-runs-with-0123456789";
+    let moved = format!("{}?v=2", target.url);
+
+    // register with the secret serve has: Okta gets it, it is never printed.
+    let first = hook_cli(
+        &stand,
+        &[("PASSBRIDGE_HOOK_SECRET", old)],
+        &["register", "--url", &target.url],
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(!stdout(&first).contains(old), "{}", stdout(&first));
+    assert!(!stdout(&first).contains("export PASSBRIDGE_HOOK_SECRET"));
+    assert_eq!(secret_okta_sends(&stand, &target).await, old);
+
+    // --replace without the secret: refused, Okta untouched.
+    let refused = hook_cli(&stand, &[], &["register", "--replace", "--url", &moved]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+    assert!(
+        stderr(&refused).contains("PASSBRIDGE_HOOK_SECRET")
+            && stderr(&refused).contains("--rotate-secret"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(stand.hooks()[0].channel.config.uri, target.url);
+
+    // --replace keeps the configured secret.
+    let replaced = hook_cli(
+        &stand,
+        &[("PASSBRIDGE_HOOK_SECRET", old)],
+        &["register", "--replace", "--url", &moved],
+    );
+    assert!(replaced.status.success(), "{}", stderr(&replaced));
+    assert_eq!(stand.hooks()[0].channel.config.uri, moved);
+    assert_eq!(secret_okta_sends(&stand, &target).await, old);
+
+    // --rotate-secret: a new secret as new,old; Okta keeps the old one meanwhile.
+    let rotation = hook_cli(
+        &stand,
+        &[("PASSBRIDGE_HOOK_SECRET", old)],
+        &["register", "--replace", "--rotate-secret", "--url", &moved],
+    );
+    assert!(rotation.status.success(), "{}", stderr(&rotation));
+    let both = exported_secret(&stdout(&rotation));
+    let (new, kept) = both.split_once(',').expect("new,old");
+    assert_eq!(kept, old);
+    assert!(new.len() >= 40 && new != old, "{new}");
+    assert_eq!(stdout(&rotation).matches(new).count(), 1, "printed once");
+    assert_eq!(secret_okta_sends(&stand, &target).await, old, "no gap");
+
+    // serve now accepts both; --replace with that value switches Okta to the new one.
+    let switched = hook_cli(
+        &stand,
+        &[("PASSBRIDGE_HOOK_SECRET", &both)],
+        &["register", "--replace", "--url", &moved],
+    );
+    assert!(switched.status.success(), "{}", stderr(&switched));
+    assert_eq!(secret_okta_sends(&stand, &target).await, new);
+    assert_eq!(stand.hooks().len(), 1);
+
+    // --rotate-secret alone is a usage error.
+    let alone = hook_cli(
+        &stand,
+        &[("PASSBRIDGE_HOOK_SECRET", old)],
+        &["register", "--rotate-secret", "--url", &moved],
+    );
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(stderr(&alone).contains("--replace"), "{}", stderr(&alone));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_secret_register_prints_the_export_line_serve_needs() {
+    // Arrange
+    let target = TestHook::start(HookMode::Password("pw".into())).await;
+    let stand = standin(|_| {}).await;
+    // Act
+    let out = hook_cli(&stand, &[], &["register", "--url", &target.url]);
+    // Assert
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let secret = exported_secret(&text);
+    assert!(secret.len() >= 40, "{text}");
+    assert_eq!(text.matches(&secret).count(), 1, "printed once: {text}");
+    assert!(
+        text.contains(&format!("  export PASSBRIDGE_HOOK_SECRET={secret}\n")),
+        "{text}"
+    );
+    assert_eq!(secret_okta_sends(&stand, &target).await, secret);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_list_json_is_a_stable_array_without_the_secret() {
+    // Arrange
+    let target = TestHook::start(HookMode::Password("pw".into())).await;
+    let stand = standin(|_| {}).await;
+    let secret = "list-json-secret-0123456789abcdef";
+    let env = [("PASSBRIDGE_HOOK_SECRET", secret)];
+    let empty = hook_cli(&stand, &env, &["list", "--json"]);
+    assert!(hook_cli(&stand, &env, &["register", "--url", &target.url])
+        .status
+        .success());
+    // Act
+    let listed = hook_cli(&stand, &env, &["list", "--json"]);
+    // Assert
+    assert!(empty.status.success(), "{}", stderr(&empty));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&empty.stdout).unwrap(),
+        serde_json::json!([])
+    );
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(!stdout(&listed).contains(secret));
+    let hooks: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let id = stand.hooks()[0].id.clone();
+    assert_eq!(
+        hooks,
+        serde_json::json!([{
+            "id": id,
+            "name": "passbridge password import",
+            "status": "ACTIVE",
+            "type": "com.okta.user.credential.password.import",
+            "channel_uri": target.url,
+            "auth_type": "HEADER",
+            "auth_header": "Authorization",
+        }])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_delete_without_a_terminal_needs_yes() {
+    // Arrange
+    let target = TestHook::start(HookMode::Password("pw".into())).await;
+    let stand = standin(|_| {}).await;
+    let env = [("PASSBRIDGE_HOOK_SECRET", "delete-test-secret-0123456789")];
+    assert!(hook_cli(&stand, &env, &["register", "--url", &target.url])
+        .status
+        .success());
+    let id = stand.hooks()[0].id.clone();
+    // Act
+    let refused = hook_cli(&stand, &env, &["delete", &id]);
+    let hooks_after_refusal = stand.hooks().len();
+    let deleted = hook_cli(&stand, &env, &["delete", &id, "--yes"]);
+    // Assert
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+    assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
+    assert_eq!(hooks_after_refusal, 1, "nothing deleted without --yes");
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    assert!(
+        stdout(&deleted).contains("Deleted hook"),
+        "{}",
+        stdout(&deleted)
+    );
+    assert!(stand.hooks().is_empty());
 }
