@@ -493,6 +493,7 @@ const OTHER_KNOWN_VARS: &[&str] = &[
     "PASSBRIDGE_TEST_MYSQL_URL",
     "PASSBRIDGE_HASHCORPUS",
     "PASSBRIDGE_DEV_OKTA_TOKEN",
+    "PASSBRIDGE_ALLOW_DEGRADED_START",
 ];
 
 /// Where settings came from, for `config check`.

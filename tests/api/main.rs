@@ -12,6 +12,7 @@ mod hook;
 mod import;
 mod logs;
 mod okta_standin;
+mod preflight;
 mod readme;
 mod register;
 mod requests;
