@@ -10,6 +10,7 @@ mod hashcorpus;
 mod helpers;
 mod hook;
 mod import;
+mod import_preflight;
 mod logs;
 mod okta_standin;
 mod preflight;
