@@ -155,9 +155,9 @@ fn print_demo_banner(addr: std::net::SocketAddr, settings: &Settings, secret: Op
         None => println!("Using the hook secret from PASSBRIDGE_HOOK_SECRET."),
     }
     println!();
-    println!("Try it (Okta's request shape):");
+    println!("Try it (Okta's request shape; x-passbridge-test keeps it out of migrated_users):");
     println!(
-        "  curl -sS -X POST http://{addr}{path} \\\n    -H '{header}: {shown_secret}' -H 'Content-Type: application/json' \\\n    -d '{{\"eventType\":\"com.okta.user.credential.password.import\",\"data\":{{\"context\":{{\"credential\":{{\"username\":\"alice@example.com\",\"password\":\"alice-Passw0rd!\"}}}},\"action\":{{\"credential\":\"UNVERIFIED\"}}}}}}'",
+        "  curl -sS -X POST http://{addr}{path} \\\n    -H '{header}: {shown_secret}' -H 'Content-Type: application/json' -H 'x-passbridge-test: 1' \\\n    -d '{{\"eventType\":\"com.okta.user.credential.password.import\",\"data\":{{\"context\":{{\"credential\":{{\"username\":\"alice@example.com\",\"password\":\"alice-Passw0rd!\"}}}},\"action\":{{\"credential\":\"UNVERIFIED\"}}}}}}'",
         path = crate::hook::PATH
     );
     println!();
