@@ -510,6 +510,7 @@ const OTHER_KNOWN_VARS: &[&str] = &[
     "PASSBRIDGE_DEV_OKTA_TOKEN",
     // Read by build.rs (the commit `--version` shows), not at run time.
     "PASSBRIDGE_BUILD_COMMIT",
+    "PASSBRIDGE_ALLOW_DEGRADED_START",
 ];
 
 /// Where settings came from, for `config check`.

@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod legacy;
 pub mod metrics;
 pub mod okta;
+pub mod preflight;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -11,7 +11,6 @@ use super::serve::LegacyArgs;
 use crate::config::{Settings, Sources};
 use crate::db::PoolSettings;
 use crate::hash::{Hints, StoredHash};
-use crate::ledger::Ledger;
 use crate::legacy::LegacyDb;
 
 /// `config` subcommands.
@@ -63,7 +62,18 @@ pub async fn run(
         Ok(()) => report(true, "settings are complete")?,
         Err(e) => report(false, &e.to_string())?,
     }
-    if let (Some(url), Some(query)) = (&settings.legacy.url, &settings.legacy.query) {
+    let checks = crate::preflight::run(&settings).await;
+    match (&checks.legacy, checks.legacy_ok_line()) {
+        (Some(Err(failure)), _) => report(false, &failure.to_string())?,
+        (Some(Ok(_)), Some(line)) => report(true, &line)?,
+        _ => {}
+    }
+    if let (Some(probe), Some(url), Some(query), Some(Ok(_))) = (
+        &probe_user,
+        &settings.legacy.url,
+        &settings.legacy.query,
+        &checks.legacy,
+    ) {
         let pool = PoolSettings {
             max_connections: 1,
             acquire_timeout: settings.legacy.connect_timeout,
@@ -75,53 +85,41 @@ pub async fn run(
             pool,
             settings.legacy.query_timeout,
         ) {
-            Ok(db) => {
-                let probe = probe_user
-                    .clone()
-                    .unwrap_or_else(|| "passbridge-config-check@invalid".to_owned());
-                match db.find_user(&probe).await {
-                    Ok(None) if probe_user.is_none() => report(
-                        true,
-                        &format!("legacy database {url} answers the lookup query"),
-                    )?,
-                    Ok(None) => report(false, &format!("no legacy row for {probe}"))?,
-                    Ok(Some(user)) => {
-                        let hints = Hints {
-                            salt: user.salt.clone(),
-                            username: Some(probe.clone()),
-                            params: settings.legacy.params.clone(),
-                        };
-                        let scheme = user.scheme.as_deref().or(settings.legacy.scheme.as_deref());
-                        match StoredHash::parse_with(
-                            scheme,
-                            user.password_hash.expose_secret(),
-                            &hints,
-                            &settings.hash.limits,
-                        ) {
-                            Ok(h) => report(
-                                true,
-                                &format!(
-                                    "{probe}: stored hash is {} (okta native: {})",
-                                    h.scheme(),
-                                    h.okta_native().is_some()
-                                ),
-                            )?,
-                            Err(e) => report(false, &format!("{probe}: {e}"))?,
-                        }
+            Ok(db) => match db.find_user(probe).await {
+                Ok(None) => report(false, &format!("no legacy row for {probe}"))?,
+                Ok(Some(user)) => {
+                    let hints = Hints {
+                        salt: user.salt.clone(),
+                        username: Some(probe.clone()),
+                        params: settings.legacy.params.clone(),
+                    };
+                    let scheme = user.scheme.as_deref().or(settings.legacy.scheme.as_deref());
+                    match StoredHash::parse_with(
+                        scheme,
+                        user.password_hash.expose_secret(),
+                        &hints,
+                        &settings.hash.limits,
+                    ) {
+                        Ok(h) => report(
+                            true,
+                            &format!(
+                                "{probe}: stored hash is {} (okta native: {})",
+                                h.scheme(),
+                                h.okta_native().is_some()
+                            ),
+                        )?,
+                        Err(e) => report(false, &format!("{probe}: {e}"))?,
                     }
-                    Err(e) => report(false, &format!("legacy database {url}: {e}"))?,
                 }
-            }
+                Err(e) => report(false, &format!("legacy database {url}: {e}"))?,
+            },
             Err(e) => report(false, &e.to_string())?,
         }
     }
-    let ledger_url = settings.ledger_url();
-    match Ledger::connect(&ledger_url).await {
-        Ok(_) => report(
-            true,
-            &format!("ledger {ledger_url} reachable, migrations applied"),
-        )?,
-        Err(e) => report(false, &format!("ledger: {e}"))?,
+    match (&checks.ledger, checks.ledger_ok_line()) {
+        (Err(failure), _) => report(false, &failure.to_string())?,
+        (Ok(()), Some(line)) => report(true, &line)?,
+        (Ok(()), None) => {}
     }
     writeln!(
         stdout,

@@ -652,7 +652,7 @@ fn sample_request(org: &Url, hook_id: &str, username: &str, password: &SecretStr
         "data": {
             "context": {
                 "request": {
-                    "id": format!("passbridge-hook-test-{event_id}"),
+                    "id": format!("{}{event_id}", crate::hook::protocol::TEST_REQUEST_ID_PREFIX),
                     "method": "POST",
                     "url": { "value": "/api/v1/authn" },
                     "ipAddress": "127.0.0.1"

@@ -180,6 +180,8 @@ pub async fn run(args: ImportArgs, settings: &Settings) -> anyhow::Result<ExitCo
         import::run(source, &options, None, None, report, observer).await?
     } else {
         let okta = okta_client(&settings, args.org.okta_org.as_ref())?;
+        // One cheap call before any user: a wrong token or org fails here, once.
+        import::preflight::check_org(&okta).await?;
         let ledger_url = settings.ledger_url();
         let ledger = Ledger::connect(&ledger_url)
             .await
@@ -195,6 +197,16 @@ pub async fn run(args: ImportArgs, settings: &Settings) -> anyhow::Result<ExitCo
         .await?
     };
     print!("{}", summary.render());
+    match &args.report {
+        Some(path) => println!(
+            "Report: {} (one JSON line per user; failed users carry their reason in \"error\")",
+            path.display()
+        ),
+        None if summary.failed > 0 => println!(
+            "No report was written: re-run with --report FILE to list each failed user and its reason"
+        ),
+        None => {}
+    }
     Ok(if summary.failed > 0 {
         ExitCode::from(1)
     } else {

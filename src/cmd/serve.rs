@@ -60,6 +60,11 @@ pub struct ServeArgs {
         requires = "demo"
     )]
     pub demo_dir: PathBuf,
+    /// Start even when the legacy database or its lookup query fails the
+    /// start-up checks (for a database that comes up later); /readyz reports
+    /// unready until the query works. The ledger must always pass.
+    #[arg(long, env = "PASSBRIDGE_ALLOW_DEGRADED_START", value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_degraded_start: bool,
 }
 
 /// Runs the service until SIGTERM / Ctrl-C.
@@ -88,6 +93,10 @@ pub async fn run(args: ServeArgs, mut settings: Settings) -> anyhow::Result<Exit
     } else {
         None
     };
+    settings.validate_for_serve().context("configuration")?;
+    if !startup_checks(&settings, args.allow_degraded_start).await {
+        return Ok(ExitCode::from(2));
+    }
     let app = Application::build(settings.clone()).await?;
     let addr = app.local_addr();
     if args.demo {
@@ -102,6 +111,27 @@ pub async fn run(args: ServeArgs, mut settings: Settings) -> anyhow::Result<Exit
     app.run_until_stopped(startup::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the `config check` probes before binding; prints one line per failed
+/// check on stderr. `false` when `serve` must not start.
+pub async fn startup_checks(settings: &Settings, allow_degraded: bool) -> bool {
+    let report = crate::preflight::run(settings).await;
+    let mut start = true;
+    for failure in report.failures() {
+        if allow_degraded && failure.problem.is_legacy() {
+            eprintln!("warning: {failure}");
+            eprintln!("warning: starting anyway (--allow-degraded-start); /readyz reports unready until the lookup query works");
+            tracing::warn!(key = failure.problem.key(), error = %failure.problem, "degraded start");
+        } else {
+            eprintln!("error: {failure}");
+            start = false;
+        }
+    }
+    if !start {
+        eprintln!("error: serve did not start; `passbridge config check` runs the same checks");
+    }
+    start
 }
 
 fn print_demo_banner(
@@ -140,9 +170,9 @@ fn print_demo_banner(
         );
     }
     println!();
-    println!("Try it (Okta's request shape):");
+    println!("Try it (Okta's request shape; x-passbridge-test keeps it out of migrated_users):");
     println!(
-        "  curl -sS -X POST http://{addr}{path} \\\n    -H '{header}: {shown_secret}' -H 'Content-Type: application/json' \\\n    -d '{{\"eventType\":\"com.okta.user.credential.password.import\",\"data\":{{\"context\":{{\"credential\":{{\"username\":\"alice@example.com\",\"password\":\"alice-Passw0rd!\"}}}},\"action\":{{\"credential\":\"UNVERIFIED\"}}}}}}'",
+        "  curl -sS -X POST http://{addr}{path} \\\n    -H '{header}: {shown_secret}' -H 'Content-Type: application/json' -H 'x-passbridge-test: 1' \\\n    -d '{{\"eventType\":\"com.okta.user.credential.password.import\",\"data\":{{\"context\":{{\"credential\":{{\"username\":\"alice@example.com\",\"password\":\"alice-Passw0rd!\"}}}},\"action\":{{\"credential\":\"UNVERIFIED\"}}}}}}'",
         path = crate::hook::PATH
     );
     println!();

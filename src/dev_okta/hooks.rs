@@ -450,7 +450,10 @@ pub(crate) async fn delete(
 }
 
 /// `POST /api/v1/inlineHooks/{id}/execute`: sends the given body to the hook
-/// and returns the hook's answer; 400 with the reason when it fails.
+/// and returns the hook's answer; 400 with the reason when it fails. The body
+/// goes as given, with only the hook's configured headers, as Okta documents
+/// (protocol §4): a test marker must travel in the body (`hook test` puts it
+/// in `data.context.request.id`), so the stand-in adds none of its own.
 pub(crate) async fn execute(
     State(org): State<Arc<Org>>,
     Path(id): Path<String>,

@@ -16,7 +16,7 @@ use super::error::HookError;
 use super::extract::HookJson;
 use super::protocol::{CredentialVerdict, HookRequest, HookResponse, EVENT_TYPE};
 use crate::hash::{HashError, Hints, StoredHash, Verdict};
-use crate::ledger::HookCall;
+use crate::ledger::{HookCall, Origin};
 use crate::metrics::{SchemeLabels, VerdictLabels};
 use crate::state::AppState;
 use crate::telemetry::spawn_blocking_in_span;
@@ -85,6 +85,7 @@ pub async fn password_import(
     {
         return Err(HookError::WrongEventType);
     }
+    let origin = super::protocol::origin_of(&headers, &request);
     let credential = request.data.context.credential;
     let username = if state.settings.legacy.lowercase_username {
         credential.username.trim().to_lowercase()
@@ -112,6 +113,7 @@ pub async fn password_import(
         &username,
         &outcome,
         latency,
+        origin,
     )
     .instrument(span)
     .await;
@@ -126,6 +128,7 @@ async fn record(
     username: &str,
     outcome: &Outcome,
     latency: Duration,
+    origin: Origin,
 ) {
     let latency_ms = i64::try_from(latency.as_millis()).unwrap_or(i64::MAX);
     let call = HookCall {
@@ -136,6 +139,7 @@ async fn record(
         reason: outcome.reason.to_owned(),
         scheme: outcome.scheme.map(str::to_owned),
         latency_ms,
+        origin,
     };
     // The answer must not wait long on our own bookkeeping; a lost ledger row
     // is logged and counted, the user's sign-in is not failed for it.
@@ -165,6 +169,7 @@ async fn record(
         scheme = outcome.scheme.unwrap_or("-"),
         latency_ms,
         event_id = event_id.as_deref().unwrap_or("-"),
+        origin = origin.as_str(),
         "hook answered"
     );
 }

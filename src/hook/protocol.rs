@@ -6,6 +6,8 @@
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::ledger::Origin;
+
 /// The only `eventType` this endpoint accepts (when the field is present).
 pub const EVENT_TYPE: &str = "com.okta.user.credential.password.import";
 
@@ -31,8 +33,48 @@ pub struct HookData {
 /// `data.context`.
 #[derive(Debug, Deserialize)]
 pub struct HookContext {
+    /// The Okta request that triggered the hook.
+    #[serde(default)]
+    pub request: Option<RequestInfo>,
     /// What the user typed.
     pub credential: Credential,
+}
+
+/// `data.context.request` (only the id is used: it carries the test marker).
+#[derive(Debug, Default, Deserialize)]
+pub struct RequestInfo {
+    /// Okta's request id at a sign-in; [`TEST_REQUEST_ID_PREFIX`]… for `hook test`.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// Header a hand-made test call sends (`x-passbridge-test: 1`) so its row is
+/// not counted as a migration. Okta never sends it at a sign-in.
+pub const TEST_HEADER: &str = "x-passbridge-test";
+
+/// Prefix of `data.context.request.id` in the body `passbridge hook test` has
+/// Okta's `/execute` deliver: that call passes on the body, not our headers.
+pub const TEST_REQUEST_ID_PREFIX: &str = "passbridge-hook-test-";
+
+/// [`Origin::Test`] when the call carries either test marker, else Okta's.
+/// Only an authenticated caller's marker is ever read, and a forged one only
+/// hides a sign-in from `migrated_users`.
+pub fn origin_of(headers: &axum::http::HeaderMap, request: &HookRequest) -> Origin {
+    let header = headers
+        .get(TEST_HEADER)
+        .is_some_and(|v| v.as_bytes().trim_ascii() == b"1");
+    let body = request
+        .data
+        .context
+        .request
+        .as_ref()
+        .and_then(|r| r.id.as_deref())
+        .is_some_and(|id| id.starts_with(TEST_REQUEST_ID_PREFIX));
+    if header || body {
+        Origin::Test
+    } else {
+        Origin::Okta
+    }
 }
 
 /// `data.context.credential`: the typed username and the plaintext password.

@@ -12,6 +12,7 @@
 //! and channel capacities, whatever the number of users.
 
 mod plan;
+pub mod preflight;
 mod progress;
 mod report;
 mod selftest;
@@ -381,7 +382,10 @@ fn count_outcome(s: &mut Summary, o: &UserOutcome, found: bool) {
         "created_native" => s.created_native += 1,
         "created_hook" => s.created_hook += 1,
         "skipped" => s.skipped += 1,
-        "failed" => s.failed += 1,
+        "failed" => {
+            s.failed += 1;
+            s.count_failure(o.error.as_deref().unwrap_or("unknown"));
+        }
         "already_done" => s.already_done += 1,
         "duplicate_in_source" => s.duplicates_in_source += 1,
         _ => {}
@@ -578,8 +582,18 @@ impl Producer<'_> {
         }
         let Some(ledger) = self.ledger else {
             for (row, plan) in &chunk {
-                self.send_done(outcome(row.row, &row.profile.login, plan, "planned"), None)
-                    .await;
+                let missing = (plan.path != Path::Skip)
+                    .then(|| preflight::missing_profile_field(&row.profile))
+                    .flatten();
+                let o = match missing {
+                    // Okta would refuse the create: a failure the dry run can name.
+                    Some(field) => UserOutcome {
+                        error: Some(preflight::missing_field_reason(field)),
+                        ..outcome(row.row, &row.profile.login, plan, "failed")
+                    },
+                    None => outcome(row.row, &row.profile.login, plan, "planned"),
+                };
+                self.send_done(o, None).await;
             }
             return Ok(());
         };

@@ -15,6 +15,12 @@ use crate::okta::ClientStats;
 
 /// How many bad-hash row ids a summary lists.
 pub const MAX_LISTED_ROWS: usize = 20;
+/// Distinct failure reasons a summary keeps.
+pub const MAX_FAILURE_REASONS: usize = 50;
+/// The key further distinct reasons are counted under.
+const OTHER_REASONS: &str = "other";
+/// Reasons the console summary lists.
+const TOP_FAILURE_REASONS: usize = 5;
 
 /// One user's outcome.
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +96,8 @@ pub struct Summary {
     pub by_scheme: BTreeMap<String, PathCounts>,
     /// Why users are not native, by reason.
     pub notes: BTreeMap<&'static str, u64>,
+    /// Failed users by reason (at most [`MAX_FAILURE_REASONS`] distinct, the rest as `other`).
+    pub failures_by_reason: BTreeMap<String, u64>,
     /// Rows whose hash is unrecognised or malformed.
     pub bad_hashes: u64,
     /// The first of those rows (never the hash).
@@ -111,6 +119,30 @@ impl Summary {
     /// Users this run left in a final state in Okta (created or recorded).
     pub fn imported(&self) -> u64 {
         self.created_native + self.created_hook + self.found_in_okta
+    }
+
+    /// Counts one failure under `reason`, keeping the map bounded.
+    pub fn count_failure(&mut self, reason: &str) {
+        let key = if self.failures_by_reason.contains_key(reason)
+            || self.failures_by_reason.len() < MAX_FAILURE_REASONS
+        {
+            reason.to_owned()
+        } else {
+            OTHER_REASONS.to_owned()
+        };
+        *self.failures_by_reason.entry(key).or_default() += 1;
+    }
+
+    /// The most frequent failure reasons, most frequent first.
+    pub fn top_failure_reasons(&self, n: usize) -> Vec<(&str, u64)> {
+        let mut top: Vec<(&str, u64)> = self
+            .failures_by_reason
+            .iter()
+            .map(|(r, c)| (r.as_str(), *c))
+            .collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        top.truncate(n);
+        top
     }
 
     /// A human-readable rendering.
@@ -140,6 +172,16 @@ impl Summary {
                 self.already_done,
                 self.duplicates_in_source
             );
+        }
+        if self.dry_run && self.failed > 0 {
+            let _ = writeln!(s, "Would fail: {}", self.failed);
+        }
+        if !self.failures_by_reason.is_empty() {
+            let shown = self.top_failure_reasons(TOP_FAILURE_REASONS);
+            let _ = writeln!(s, "Failures by reason (top {}):", shown.len());
+            for (reason, n) in shown {
+                let _ = writeln!(s, "  {n:>8}  {reason}");
+            }
         }
         if !self.by_scheme.is_empty() {
             let _ = writeln!(s, "By scheme:");

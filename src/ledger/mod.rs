@@ -32,6 +32,39 @@ const SQLITE_LEDGER_PRAGMAS: &str =
 /// Embedded migrations (portable SQL).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Who made a hook call. Only [`Origin::Okta`] calls count in `migrated_users`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// Okta, at a user's sign-in (any call without the test marker).
+    #[default]
+    Okta,
+    /// `passbridge hook test` or a hand-made call carrying the test marker.
+    Test,
+}
+
+impl Origin {
+    /// The stable string in the `origin` column.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Okta => "okta",
+            Self::Test => "test",
+        }
+    }
+
+    /// Reads the column back.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Okta, Self::Test]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One hook call, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookCall {
@@ -49,6 +82,8 @@ pub struct HookCall {
     pub scheme: Option<String>,
     /// Handling time.
     pub latency_ms: i64,
+    /// Okta's sign-in or a test call.
+    pub origin: Origin,
 }
 
 /// A user the hook has verified.
@@ -137,8 +172,8 @@ impl Ledger {
     /// The insert failed.
     pub async fn record_hook_call(&self, call: &HookCall) -> Result<(), LedgerError> {
         let sql = self.sql(
-            "INSERT INTO hook_calls (id, event_id, request_id, username, verdict, reason, scheme, latency_ms, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO hook_calls (id, event_id, request_id, username, verdict, reason, scheme, latency_ms, created_at, origin) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         );
         sqlx::query(&sql)
             .bind(uuid::Uuid::new_v4().to_string())
@@ -150,6 +185,7 @@ impl Ledger {
             .bind(call.scheme.clone())
             .bind(call.latency_ms)
             .bind(now_rfc3339())
+            .bind(call.origin.as_str())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -161,7 +197,7 @@ impl Ledger {
     /// The query failed.
     pub async fn hook_calls_for(&self, username: &str) -> Result<Vec<HookCall>, LedgerError> {
         let sql = self.sql(
-            "SELECT event_id, request_id, username, verdict, reason, scheme, latency_ms FROM hook_calls \
+            "SELECT event_id, request_id, username, verdict, reason, scheme, latency_ms, origin FROM hook_calls \
              WHERE username = ? ORDER BY created_at, id",
         );
         let rows = sqlx::query(&sql)
@@ -178,6 +214,8 @@ impl Ledger {
                     reason: r.try_get("reason")?,
                     scheme: r.try_get("scheme")?,
                     latency_ms: r.try_get("latency_ms")?,
+                    origin: Origin::parse(r.try_get::<String, _>("origin")?.as_str())
+                        .unwrap_or_default(),
                 })
             })
             .collect()
@@ -200,6 +238,38 @@ impl Ledger {
                 })
             })
             .collect()
+    }
+
+    /// Whether a hook call could be recorded now: inserts a row in a
+    /// transaction and rolls it back, within 5 s. A read-only file or a user
+    /// without INSERT fails here, not at the first sign-in.
+    ///
+    /// # Errors
+    /// The write failed or timed out.
+    pub async fn probe_writable(&self) -> Result<(), LedgerError> {
+        let sql = self.sql(
+            "INSERT INTO hook_calls (id, username, verdict, reason, latency_ms, created_at, origin) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        );
+        let write = async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(&sql)
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(crate::legacy::PROBE_USERNAME)
+                .bind("UNVERIFIED")
+                .bind("probe")
+                .bind(0_i64)
+                .bind(now_rfc3339())
+                .bind(Origin::Test.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.rollback().await?;
+            Ok::<(), sqlx::Error>(())
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), write)
+            .await
+            .map_err(|_| LedgerError::Query(sqlx::Error::PoolTimedOut))??;
+        Ok(())
     }
 
     /// `SELECT 1`, bounded.

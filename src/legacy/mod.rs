@@ -2,11 +2,12 @@
 //! query finds a user's stored hash. The SQL is the admin's, in their
 //! database's dialect, and the username is always a bind parameter.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyPool, Column, Executor, Row, Statement};
 
 use crate::db::{self, DatabaseUrl, DbError, DbKind, PoolSettings};
 
@@ -25,6 +26,42 @@ pub enum StoreError {
     /// Opening the pool failed.
     #[error(transparent)]
     Connect(#[from] DbError),
+}
+
+/// A username no directory can hold (`.invalid` is reserved, RFC 2606): the
+/// probe runs the admin's query with it, so it finds no row.
+pub const PROBE_USERNAME: &str = "passbridge-probe@invalid";
+
+/// The optional columns the lookup query returns besides `password_hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryShape {
+    /// A `salt` column.
+    pub salt: bool,
+    /// A `scheme` column.
+    pub scheme: bool,
+}
+
+/// Why the lookup query cannot serve a sign-in right now.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// A SQLite legacy file that is not there (never created by the probe).
+    #[error("the SQLite file {} does not exist", .0.display())]
+    MissingFile(PathBuf),
+    /// No connection within `legacy.connect_timeout`.
+    #[error("cannot connect: {0}")]
+    Unreachable(#[source] sqlx::Error),
+    /// The database rejects the SQL (typo, missing table or column).
+    #[error("the database rejects the lookup query: {0}")]
+    Prepare(#[source] sqlx::Error),
+    /// The query prepares but has no `password_hash` column.
+    #[error("the lookup query returns no `password_hash` column (it returns: {0})")]
+    MissingHashColumn(String),
+    /// The query prepares but fails when run.
+    #[error("running the lookup query failed: {0}")]
+    Run(#[source] sqlx::Error),
+    /// Preparing and running took longer than `legacy.query_timeout`.
+    #[error("the lookup query did not answer within {0:?}")]
+    Timeout(Duration),
 }
 
 /// A legacy user's stored credential, as the query returned it.
@@ -53,6 +90,7 @@ pub struct LegacyDb {
     query: String,
     write_back: Option<String>,
     query_timeout: Duration,
+    sqlite_file: Option<PathBuf>,
 }
 
 impl LegacyDb {
@@ -73,6 +111,7 @@ impl LegacyDb {
             query,
             write_back,
             query_timeout,
+            sqlite_file: url.sqlite_path(),
         })
     }
 
@@ -132,13 +171,58 @@ impl LegacyDb {
         Ok(Some(done.rows_affected()))
     }
 
-    /// `SELECT 1` within the query timeout.
+    /// Whether the lookup query works (see [`Self::probe`]); not just `SELECT 1`,
+    /// so a typo in `legacy.query` makes the service unready.
     pub async fn ping(&self) -> bool {
-        let ping = sqlx::query("SELECT 1").fetch_one(&self.pool);
-        matches!(
-            tokio::time::timeout(self.query_timeout, ping).await,
-            Ok(Ok(_))
-        )
+        self.probe().await.is_ok()
+    }
+
+    /// Connects, prepares the lookup query, checks it returns `password_hash`,
+    /// and runs it once for [`PROBE_USERNAME`]. A missing SQLite file is
+    /// reported, never created.
+    ///
+    /// # Errors
+    /// The first step that fails.
+    pub async fn probe(&self) -> Result<QueryShape, ProbeError> {
+        if let Some(path) = &self.sqlite_file {
+            if !path.exists() {
+                return Err(ProbeError::MissingFile(path.clone()));
+            }
+        }
+        // The pool's acquire timeout bounds the connect.
+        let mut conn = self.pool.acquire().await.map_err(ProbeError::Unreachable)?;
+        let check = async {
+            let statement = conn
+                .prepare(&self.query)
+                .await
+                .map_err(ProbeError::Prepare)?;
+            let names: Vec<String> = statement
+                .columns()
+                .iter()
+                .map(|c| c.name().to_owned())
+                .collect();
+            // Exact names: that is how `find_user` reads the row.
+            let has = |name: &str| names.iter().any(|n| n == name);
+            if !has("password_hash") {
+                return Err(ProbeError::MissingHashColumn(if names.is_empty() {
+                    "no columns".to_owned()
+                } else {
+                    names.join(", ")
+                }));
+            }
+            sqlx::query(&self.query)
+                .bind(PROBE_USERNAME.to_owned())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(ProbeError::Run)?;
+            Ok(QueryShape {
+                salt: has("salt"),
+                scheme: has("scheme"),
+            })
+        };
+        tokio::time::timeout(self.query_timeout, check)
+            .await
+            .map_err(|_| ProbeError::Timeout(self.query_timeout))?
     }
 }
 

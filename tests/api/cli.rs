@@ -69,6 +69,8 @@ fn config_check_redacts_secrets_and_tests_the_database() {
         ),
     )
     .unwrap();
+    // An empty file is an empty SQLite database.
+    std::fs::File::create(&db).unwrap();
     let secret = "config-check-secret-value-1234";
     // The table does not exist: the query check must fail and say so.
     passbridge()
@@ -78,7 +80,7 @@ fn config_check_redacts_secrets_and_tests_the_database() {
         .assert()
         .code(1)
         .stdout(
-            predicate::str::contains("[FAIL] legacy database")
+            predicate::str::contains("[FAIL] legacy.query: ")
                 .and(predicate::str::contains(secret).not()),
         )
         .stdout(predicate::str::contains("<redacted>"));
