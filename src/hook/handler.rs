@@ -127,6 +127,11 @@ pub async fn password_import(
     )
     .instrument(span.clone())
     .await;
+    // The whole handling time, the durable record included.
+    state
+        .metrics
+        .hook_seconds
+        .observe(started.elapsed().as_secs_f64());
     Ok(answer(&state, outcome.verdict, username, span))
 }
 
@@ -226,7 +231,6 @@ async fn record(
             reason: outcome.reason.to_owned(),
         })
         .inc();
-    state.metrics.hook_seconds.observe(latency.as_secs_f64());
     info!(
         verdict = outcome.verdict.as_str(),
         reason = outcome.reason,

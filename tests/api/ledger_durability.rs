@@ -423,3 +423,57 @@ on_every_db! {
     nul_username => a_nul_in_the_username_is_an_unknown_user;
     ledger_refuses_writes => a_ledger_that_refuses_writes_spools_and_replays_exactly_once;
 }
+
+/// A ledger that hangs (another process holds SQLite's write lock, so the
+/// insert would wait out the 5 s busy timeout): the wait is cut inside the
+/// budget, the row is spooled, VERIFIED leaves in time, and the row is
+/// replayed once the lock is released.
+#[tokio::test]
+async fn a_hanging_ledger_is_cut_off_inside_the_budget() {
+    let db = TestDb::create(DbKind::Sqlite).await.unwrap();
+    db.create_users_table().await;
+    db.insert_user(
+        "hang@example.com",
+        &hex_sha256("pw-hang"),
+        None,
+        Some("hex_sha256"),
+    )
+    .await;
+    let budget = Duration::from_millis(1000);
+    let app = spawn_app_with(db, move |s| s.hook.budget = budget).await;
+    let locker = passbridge::db::connect(
+        &app.state.settings.ledger_url(),
+        passbridge::db::PoolSettings::default(),
+    )
+    .await
+    .unwrap();
+    let mut lock = locker.acquire().await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    assert_eq!(app.verdict("hang@example.com", "pw-hang").await, "VERIFIED");
+    let took = started.elapsed();
+    assert!(
+        took < budget + Duration::from_millis(50 + 100),
+        "answered after {took:?}"
+    );
+    assert_eq!(app.state.metrics.ledger_spooled.get(), 1);
+
+    sqlx::query("COMMIT").execute(&mut *lock).await.unwrap();
+    drop(lock);
+    locker.close().await;
+    eventually("the spool is replayed", || async {
+        app.state.spool.backlog() == 0
+    })
+    .await;
+    let calls = app
+        .ledger()
+        .hook_calls_for("hang@example.com")
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].verdict, "VERIFIED");
+}
