@@ -176,6 +176,9 @@ pub struct LedgerSettings {
     /// Defaults to `passbridge-ledger.db` next to a SQLite legacy database,
     /// or in the working directory otherwise.
     pub url: Option<DatabaseUrl>,
+    /// Durable local spool for rows the ledger cannot take in time. Defaults
+    /// to `passbridge-spool` next to a SQLite ledger, or in the working directory.
+    pub spool_dir: Option<PathBuf>,
 }
 
 /// The inline hook endpoint.
@@ -437,6 +440,13 @@ const ENV_VARS: &[EnvVar] = &[
         },
     },
     EnvVar {
+        name: "PASSBRIDGE_LEDGER_SPOOL_DIR",
+        apply: |s, v| {
+            s.ledger.spool_dir = Some(PathBuf::from(v));
+            Ok(())
+        },
+    },
+    EnvVar {
         name: "PASSBRIDGE_HOOK_SECRET",
         apply: |s, v| {
             s.hook.secrets = split_secrets(v);
@@ -585,6 +595,20 @@ impl Settings {
             .and_then(|p| p.parent().map(Path::to_path_buf))
             .unwrap_or_default();
         DatabaseUrl::sqlite_file(&dir.join("passbridge-ledger.db"))
+    }
+
+    /// The spool directory: configured, or `passbridge-spool` next to a
+    /// SQLite ledger, or in the working directory.
+    pub fn spool_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.ledger.spool_dir {
+            return dir.clone();
+        }
+        let ledger = self.ledger_url();
+        ledger
+            .sqlite_path()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_default()
+            .join("passbridge-spool")
     }
 
     /// Checks what `serve` needs, with errors that name the key and the fix.

@@ -67,6 +67,12 @@ pub struct Metrics {
     pub dependency_errors: Family<DependencyLabels, Counter>,
     /// Verifications queued or running.
     pub verifications_in_flight: Gauge,
+    /// Spooled ledger rows and write-backs not yet replayed.
+    pub ledger_spool_backlog: Gauge,
+    /// Ledger rows written to the spool because the ledger did not take them.
+    pub ledger_spooled: Counter,
+    /// Spooled ledger rows replayed into the ledger.
+    pub ledger_replayed: Counter,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -132,6 +138,24 @@ impl Metrics {
             "Version, git commit and build date of this binary",
             build_info,
         );
+        let ledger_spool_backlog = Gauge::default();
+        registry.register(
+            "ledger_spool_backlog",
+            "Spooled ledger rows and write-backs not yet replayed",
+            ledger_spool_backlog.clone(),
+        );
+        let ledger_spooled = Counter::default();
+        registry.register(
+            "ledger_spooled",
+            "Ledger rows written to the local spool because the ledger did not take them",
+            ledger_spooled.clone(),
+        );
+        let ledger_replayed = Counter::default();
+        registry.register(
+            "ledger_replayed",
+            "Spooled ledger rows replayed into the ledger",
+            ledger_replayed.clone(),
+        );
         Arc::new(Self {
             registry,
             hook_answers,
@@ -140,6 +164,9 @@ impl Metrics {
             hook_seconds,
             dependency_errors,
             verifications_in_flight,
+            ledger_spool_backlog,
+            ledger_spooled,
+            ledger_replayed,
         })
     }
 

@@ -29,7 +29,7 @@ use crate::hash::StoredHash;
 use crate::hook::auth::HookAuth;
 use crate::hook::error::HookError;
 use crate::hook::throttle::FailureThrottle;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Spool};
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
 use crate::state::AppState;
@@ -139,6 +139,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .with_context(|| format!("ledger database {ledger_url} (set PASSBRIDGE_LEDGER_URL)"))?;
     let auth =
         HookAuth::new(&settings.hook.header, &settings.hook.secrets).context("hook.header")?;
+    let metrics = Metrics::new();
+    let spool = Spool::open(settings.spool_dir(), Arc::clone(&metrics));
+    spool.spawn_replayer(ledger.clone(), legacy.clone());
     let dummy_hash = tokio::task::spawn_blocking(dummy_hash)
         .await
         .context("dummy hash task")??;
@@ -151,8 +154,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings: Arc::new(settings),
         legacy,
         ledger,
+        spool,
         auth: Arc::new(auth),
-        metrics: Metrics::new(),
+        metrics,
         dummy_hash: Arc::new(dummy_hash),
     })
 }

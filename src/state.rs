@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::hash::StoredHash;
 use crate::hook::auth::HookAuth;
 use crate::hook::throttle::FailureThrottle;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Spool};
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
 
@@ -21,6 +21,8 @@ pub struct AppState {
     pub legacy: LegacyDb,
     /// passbridge's own tables.
     pub ledger: Ledger,
+    /// Durable local queue for ledger rows and write-backs ([`Spool::backlog`] for readiness).
+    pub spool: Arc<Spool>,
     /// Hook caller authentication.
     pub auth: Arc<HookAuth>,
     /// Metrics registry.

@@ -64,3 +64,56 @@ where
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || span.in_scope(f))
 }
+
+/// Displays caller-controlled text with control characters escaped
+/// (`\n`, `\u{1b}`, `\u{0}`, …), so a username cannot forge a log line,
+/// recolour a terminal or hide text. Everything else is shown as sent.
+/// The ledger stores caller text through the same escaping.
+pub struct Escaped<'a>(pub &'a str);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        for c in self.0.chars() {
+            if needs_escape(c) {
+                for e in c.escape_default() {
+                    f.write_char(e)?;
+                }
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// C0/C1 controls and DEL, plus the Unicode line separators and bidi
+/// overrides that can reorder or split what a reader sees.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Escaped;
+
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        assert_eq!(
+            Escaped("a\nb\r\x1b[31mc\0d\u{7f}\u{202e}").to_string(),
+            "a\\nb\\r\\u{1b}[31mc\\u{0}d\\u{7f}\\u{202e}"
+        );
+        let plain = "ann.o'neil+x@exämple.com \\ 𝔘";
+        assert_eq!(Escaped(plain).to_string(), plain);
+    }
+}

@@ -16,6 +16,8 @@ const V2_SUBKEY_BYTES: usize = 32;
 const V3_HEADER_BYTES: usize = 13;
 /// ASP.NET rejects V3 salts and subkeys shorter than 128 bits.
 const V3_MIN_BYTES: usize = 16;
+/// Shortest Base64 text taken for a blob: a V3 header and one byte (14 bytes).
+const MIN_BLOB_CHARS: usize = 20;
 
 /// Reads the big-endian u32 at `at`.
 fn be32(blob: &[u8], at: usize) -> Option<u32> {
@@ -23,10 +25,13 @@ fn be32(blob: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(bytes))
 }
 
-/// The version a blob claims, if its layout is consistent with it.
+/// The version a blob claims, if its layout is consistent with it. A V3
+/// header is trusted for any PRF, iteration count and salt length (parse
+/// then names what is unsupported or refused), as long as the salt it
+/// announces fits with at least one byte of subkey after it.
 pub(crate) fn detect(stored: &str) -> Option<Scheme> {
     let s = stored.trim();
-    if s.len() < 60
+    if s.len() < MIN_BLOB_CHARS
         || !s
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
@@ -37,12 +42,11 @@ pub(crate) fn detect(stored: &str) -> Option<Scheme> {
     match blob.first()? {
         0x00 if blob.len() == 1 + V2_SALT_BYTES + V2_SUBKEY_BYTES => Some(Scheme::AspnetIdentityV2),
         0x01 => {
-            let prf = be32(&blob, 1)?;
             let salt_len = usize::try_from(be32(&blob, 9)?).ok()?;
-            let consistent = prf <= 2
-                && salt_len >= V3_MIN_BYTES
-                && blob.len() >= V3_HEADER_BYTES + salt_len + V3_MIN_BYTES;
-            consistent.then_some(Scheme::AspnetIdentityV3)
+            let fits = V3_HEADER_BYTES
+                .checked_add(salt_len)
+                .is_some_and(|end| blob.len() > end);
+            fits.then_some(Scheme::AspnetIdentityV3)
         }
         _ => None,
     }
@@ -227,6 +231,57 @@ mod tests {
         )
         .unwrap();
         assert_eq!(extra.verify(b"my password").unwrap(), Verdict::Mismatch);
+    }
+
+    // Generated with Python 3 `hashlib.pbkdf2_hmac` (32-byte subkey) in the
+    // V3 layout of aspnetcore's `PasswordHasher.cs` (`HashPasswordV3`): PRFs
+    // other than the old SHA-256 default, odd iteration counts, salts of 16,
+    // 24 and 32 bytes, all for "my password".
+    #[test]
+    fn v3_is_identified_whatever_its_prf_iterations_and_salt_length() {
+        let v3 = Scheme::AspnetIdentityV3;
+        // HMAC-SHA512, 1000 iterations, 16-byte salt.
+        both(
+            v3,
+            "AQAAAAIAAAPoAAAAEAABAgMEBQYHCAkKCwwNDg9v/HWjj77k2sv+2S6Yz3PeNJMY6nbV47HT1+62YV5t7w==",
+            "my password",
+            "my passwore",
+        );
+        // HMAC-SHA1, 1 iteration, 32-byte salt.
+        both(
+            v3,
+            "AQAAAAAAAAABAAAAICAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/TovAQLBPOrgIlfG8eCVEhTSHcQZjvk2o1h4bLRr6HtY=",
+            "my password",
+            "My password",
+        );
+        // HMAC-SHA256, 7 iterations, 24-byte salt.
+        both(
+            v3,
+            "AQAAAAEAAAAHAAAAGGRlZmdoaWprbG1ub3BxcnN0dXZ3eHl6ez1JpCmRwEabQlo/lSf+sj1M26pHj+2DMBIMLOw7o/el",
+            "my password",
+            "my passwor",
+        );
+        let limits = Limits::default();
+        // PRF 3 (none yet): still V3, answered unsupported rather than unrecognised.
+        let unknown_prf =
+            "AQAAAAMAAAPoAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
+        assert_eq!(detect(unknown_prf), Some(v3));
+        assert!(matches!(
+            parse(v3, unknown_prf, &limits),
+            Err(HashError::Unsupported { .. })
+        ));
+        // An 8-byte salt: still V3; ASP.NET refuses salts under 128 bits, so do we.
+        let short_salt = "AQAAAAEAAAPoAAAACAABAgMEBQYHYMjhSS+iEtzVVMM0cT15ITwBf1O7dDsyDJqcVuEVfZU=";
+        assert_eq!(detect(short_salt), Some(v3));
+        assert!(matches!(
+            parse(v3, short_salt, &limits),
+            Err(HashError::Malformed { .. })
+        ));
+        // A salt length running past the end is not a V3 blob.
+        assert_eq!(
+            detect("AQAAAAEAAAPoAAAAQAABAgMEBQYHYMjhSS+iEtzVVMM0cT15ITwBf1O7dDsyDJqcVuEVfZU="),
+            None
+        );
     }
 
     #[test]

@@ -433,6 +433,27 @@ mod tests {
         ));
     }
 
+    // Like with like: `scrypt_memory_bytes` is 128 * r * N, the figure
+    // `params()` reports, so a hash using exactly the ceiling is accepted.
+    #[test]
+    fn a_hash_using_exactly_the_memory_ceiling_is_accepted() {
+        // N=16384, r=8: 16 MiB.
+        let stored = "$7$C6..../....SodiumChloride$kBGj9fHznVYFQMEn/qDCfrDevf9YDtcDdKvEqHJLV8D";
+        let exact = Limits {
+            scrypt_memory_bytes: 16 * 1024 * 1024,
+            ..Limits::default()
+        };
+        assert!(parse(Scheme::Scrypt7, stored, &Hints::default(), &exact).is_ok());
+        let below = Limits {
+            scrypt_memory_bytes: 16 * 1024 * 1024 - 1,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            parse(Scheme::Scrypt7, stored, &Hints::default(), &below),
+            Err(HashError::CostTooHigh { .. })
+        ));
+    }
+
     #[test]
     fn detect_recognises_this_family() {
         for (stored, scheme) in [

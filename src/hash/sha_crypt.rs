@@ -66,6 +66,14 @@ pub(crate) fn parse(scheme: Scheme, stored: &str, limits: &Limits) -> Result<Sha
         if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
             return Err(HashError::malformed(name, "rounds is not a number"));
         }
+        // libxcrypt (crypt-sha256.c / crypt-sha512.c) refuses a count that
+        // does not start with 1-9: no leading zeros, no explicit zero.
+        if count.starts_with('0') {
+            return Err(HashError::malformed(
+                name,
+                "rounds has a leading zero (libxcrypt refuses it)",
+            ));
+        }
         // A count beyond u64 is still "more than the maximum" to the spec.
         let n: u64 = count.parse().unwrap_or(u64::MAX);
         rounds = n.clamp(u64::from(MIN_ROUNDS), u64::from(MAX_ROUNDS)) as u32;
@@ -231,6 +239,11 @@ mod tests {
             "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZF4ZTcK9",
             "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZF4ZTcK9!",
             "$5$rounds=x$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5",
+            // Leading zeros and an explicit zero, which libxcrypt refuses
+            // (EINVAL in crypt-sha256.c: the first digit must be 1-9);
+            // the hash is Drepper's valid rounds=10000 vector.
+            "$5$rounds=010000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA",
+            "$5$rounds=0$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA",
             "$5$a$b$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5",
             "$6$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5",
         ] {
@@ -242,6 +255,17 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn sha512_rounds_with_a_leading_zero_are_refused_like_libxcrypt() {
+        let canonical = "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.";
+        assert!(parse(Scheme::Sha512Crypt, canonical, &Limits::default()).is_ok());
+        let padded = canonical.replace("rounds=10000", "rounds=0010000");
+        assert!(matches!(
+            parse(Scheme::Sha512Crypt, &padded, &Limits::default()),
+            Err(HashError::Malformed { .. })
+        ));
     }
 
     #[test]

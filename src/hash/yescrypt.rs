@@ -70,27 +70,30 @@ pub(crate) fn parse(scheme: Scheme, stored: &str, limits: &Limits) -> Result<Yes
 /// Bytes of pwxform S-boxes each of the p threads allocates (3 * 2^8 * 2 * 8).
 const SBOX_BYTES: u64 = 12_288;
 
-/// Checks yescrypt's memory, `128 * r * N` plus per-thread buffers of
-/// `128 * r` bytes and the S-boxes, against `scrypt_memory_bytes`, and its
-/// work, at most `128 * r * N * p * (t + 1)`, against the scrypt family's
-/// multiple of it. p and t are free in the format (the crate bounds
-/// neither), and each multiplies the time or the buffers.
+/// Checks yescrypt's memory as `scrypt_memory_bytes` means it (and as
+/// `params()` reports it), `128 * r * N`; the per-thread buffers of
+/// `128 * r` bytes plus the S-boxes, times p, separately against the same
+/// ceiling (as scrypt's p blocks are); and its work, at most
+/// `128 * r * N * p * (t + 1)`, against the scrypt family's multiple of it.
+/// p and t are free in the format (the crate bounds neither), and each
+/// multiplies the time or the buffers.
 fn check_cost(name: &'static str, params: &Params, t: u64, limits: &Limits) -> Result<()> {
     let (n, r, p) = (params.n(), u64::from(params.r()), u64::from(params.p()));
     let block = 128u64.saturating_mul(r);
-    let memory = block
-        .saturating_mul(n)
-        .saturating_add(block.saturating_add(SBOX_BYTES).saturating_mul(p));
+    let memory = block.saturating_mul(n);
     Limits::check(
         name,
         "scrypt_memory_bytes",
         memory,
         limits.scrypt_memory_bytes,
     )?;
-    let work = block
-        .saturating_mul(n)
-        .saturating_mul(p)
-        .saturating_mul(t.saturating_add(1));
+    Limits::check(
+        name,
+        "scrypt_memory_bytes",
+        block.saturating_add(SBOX_BYTES).saturating_mul(p),
+        limits.scrypt_memory_bytes,
+    )?;
+    let work = memory.saturating_mul(p).saturating_mul(t.saturating_add(1));
     Limits::check(
         name,
         "scrypt_memory_bytes",
@@ -282,6 +285,34 @@ mod tests {
                 &low
             ),
             Err(HashError::CostTooHigh { .. })
+        ));
+    }
+
+    // The ceiling is the memory `params()` reports (128 * r * N): a hash
+    // using exactly that much is accepted, one step more is not. Before,
+    // the per-thread buffers and S-boxes were added to the compared value,
+    // so a j9T hash (N = 4096, r = 32: 16 MiB) failed a 16 MiB ceiling.
+    #[test]
+    fn a_hash_using_exactly_the_memory_ceiling_is_accepted() {
+        let stored = "$y$j9T$LdJMENpBABJJ3hIHjB1Bi.$HboGM6qPrsK.StKYGt6KErmUYtioHreJd98oIugoNB6";
+        let exact = Limits {
+            scrypt_memory_bytes: 16 * 1024 * 1024,
+            ..Limits::default()
+        };
+        let h = parse(Scheme::Yescrypt, stored, &exact).unwrap();
+        assert!(h
+            .params()
+            .contains(&("memory_bytes", (16u64 * 1024 * 1024).to_string())));
+        let below = Limits {
+            scrypt_memory_bytes: 16 * 1024 * 1024 - 1,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            parse(Scheme::Yescrypt, stored, &below),
+            Err(HashError::CostTooHigh {
+                value: 16_777_216,
+                ..
+            })
         ));
     }
 

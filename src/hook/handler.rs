@@ -5,25 +5,33 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::Json;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use tracing::{error, info, warn, Instrument};
 
 use super::auth::HookCaller;
+use super::delivered::NotifyOnSent;
 use super::error::HookError;
 use super::extract::HookJson;
 use super::protocol::{CredentialVerdict, HookRequest, HookResponse, EVENT_TYPE};
 use crate::hash::{HashError, Hints, StoredHash, Verdict};
-use crate::ledger::{HookCall, Origin};
+use crate::ledger::{HookCall, HookCallRow, Origin};
 use crate::metrics::{SchemeLabels, VerdictLabels};
 use crate::state::AppState;
-use crate::telemetry::spawn_blocking_in_span;
+use crate::telemetry::{spawn_blocking_in_span, Escaped};
 
-/// How long the ledger write may add to an answer: with the default 2.5 s
-/// budget the worst case stays under Okta's 3 s timeout.
-const LEDGER_WRITE_TIMEOUT: Duration = Duration::from_millis(400);
+/// The durable record may finish this long after the budget: every answer
+/// leaves within `hook.budget` + this.
+const RECORD_SLACK: Duration = Duration::from_millis(50);
+/// The longest the ledger itself is waited for; past it the row is spooled.
+const LEDGER_TRY: Duration = Duration::from_millis(400);
+/// Time kept back from the ledger attempt for the spool write.
+const SPOOL_RESERVE: Duration = Duration::from_millis(25);
+/// How long the best-effort record of a `ledger_unavailable` answer may take.
+const BEST_EFFORT_RECORD: Duration = Duration::from_secs(5);
 
 /// Ledger reasons. Stable strings: admins query the ledger by them.
 pub mod reason {
@@ -47,6 +55,8 @@ pub mod reason {
     pub const THROTTLED: &str = "throttled";
     /// The answer would not fit in the budget.
     pub const TIMEOUT: &str = "timeout";
+    /// Neither the ledger nor the local spool recorded the VERIFIED in time.
+    pub const LEDGER_UNAVAILABLE: &str = "ledger_unavailable";
 }
 
 /// What the hook decided, before it is recorded and sent.
@@ -76,7 +86,7 @@ pub async fn password_import(
     _caller: HookCaller,
     headers: HeaderMap,
     HookJson(request): HookJson<HookRequest>,
-) -> Result<Json<HookResponse>, HookError> {
+) -> Result<Response, HookError> {
     let started = Instant::now();
     if request
         .event_type
@@ -93,10 +103,11 @@ pub async fn password_import(
         credential.username
     };
     let budget = state.settings.hook.budget;
-    let span = tracing::info_span!("password_import", username = %username);
+    let deadline = started + budget;
+    let span = tracing::info_span!("password_import", username = %Escaped(&username));
     let outcome = tokio::time::timeout(
         budget,
-        decide(&state, &username, credential.password, started + budget),
+        decide(&state, &username, credential.password, deadline),
     )
     .instrument(span.clone())
     .await
@@ -106,30 +117,89 @@ pub async fn password_import(
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    record(
-        &state,
-        &request.event_id,
+    let caller = Caller {
+        event_id: &request.event_id,
         request_id,
-        &username,
-        &outcome,
-        latency,
+        username: &username,
         origin,
-    )
-    .instrument(span)
+    };
+    let outcome = record(&state, caller, outcome, latency, deadline)
+    .instrument(span.clone())
     .await;
-    Ok(Json(HookResponse::new(outcome.verdict)))
+    // The whole handling time, the durable record included.
+    state
+        .metrics
+        .hook_seconds
+        .observe(started.elapsed().as_secs_f64());
+    Ok(answer(&state, outcome.verdict, username, span))
 }
 
-/// Writes the ledger row, counts the answer and logs the one line per call.
+/// The response; after a VERIFIED that was handed to the connection, the
+/// write-back is queued (durably) for the background replayer.
+fn answer(
+    state: &AppState,
+    verdict: CredentialVerdict,
+    username: String,
+    span: tracing::Span,
+) -> Response {
+    let json = match serde_json::to_vec(&HookResponse::new(verdict)) {
+        Ok(json) => json,
+        Err(_) => return HookError::Internal.into_response(),
+    };
+    if verdict != CredentialVerdict::Verified || !state.legacy.has_write_back() {
+        return json_response(Body::from(json));
+    }
+    let (body, sent) = NotifyOnSent::new(json.into());
+    let spool = Arc::clone(&state.spool);
+    tokio::spawn(
+        async move {
+            if sent.await.is_err() {
+                warn!("VERIFIED answer was not delivered; no write-back");
+                return;
+            }
+            if let Err(e) = spool.enqueue_write_back(&username).await {
+                error!(error = %e, "cannot queue the write-back after VERIFIED");
+            }
+        }
+        .instrument(span),
+    );
+    json_response(Body::new(body))
+}
+
+fn json_response(body: Body) -> Response {
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Who made a call, as recorded with its verdict.
+struct Caller<'a> {
+    event_id: &'a Option<String>,
+    request_id: Option<String>,
+    username: &'a str,
+    origin: Origin,
+}
+
+/// Makes the call durable (ledger, else spool) before the answer leaves,
+/// counts it and logs the one line per call. Returns the answer to send: a
+/// VERIFIED that could not be made durable by `deadline` + [`RECORD_SLACK`]
+/// goes out as UNVERIFIED `ledger_unavailable`.
 async fn record(
     state: &AppState,
-    event_id: &Option<String>,
-    request_id: Option<String>,
-    username: &str,
-    outcome: &Outcome,
+    caller: Caller<'_>,
+    outcome: Outcome,
     latency: Duration,
-    origin: Origin,
-) {
+    deadline: Instant,
+) -> Outcome {
+    let Caller {
+        event_id,
+        request_id,
+        username,
+        origin,
+    } = caller;
     let latency_ms = i64::try_from(latency.as_millis()).unwrap_or(i64::MAX);
     let call = HookCall {
         event_id: event_id.clone(),
@@ -141,19 +211,30 @@ async fn record(
         latency_ms,
         origin,
     };
-    // The answer must not wait long on our own bookkeeping; a lost ledger row
-    // is logged and counted, the user's sign-in is not failed for it.
-    match tokio::time::timeout(LEDGER_WRITE_TIMEOUT, state.ledger.record_hook_call(&call)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            state.metrics.dependency_error("ledger");
-            error!(error = %e, "could not record hook call in the ledger");
-        }
-        Err(_) => {
-            state.metrics.dependency_error("ledger");
-            error!("recording hook call in the ledger timed out");
-        }
-    }
+    let durable = persist(state, &HookCallRow::new(call.clone()), deadline).await;
+    let outcome = if durable || outcome.verdict != CredentialVerdict::Verified {
+        outcome
+    } else {
+        error!("no durable record of a VERIFIED; answering UNVERIFIED ledger_unavailable");
+        let refused = Outcome::unverified(reason::LEDGER_UNAVAILABLE, outcome.scheme);
+        let row = HookCallRow::new(HookCall {
+            verdict: refused.verdict.as_str().to_owned(),
+            reason: refused.reason.to_owned(),
+            ..call
+        });
+        let (ledger, spool) = (state.ledger.clone(), Arc::clone(&state.spool));
+        tokio::spawn(
+            async move {
+                let stored =
+                    tokio::time::timeout(BEST_EFFORT_RECORD, ledger.insert_hook_call(&row));
+                if !matches!(stored.await, Ok(Ok(()))) {
+                    let _ = tokio::time::timeout(BEST_EFFORT_RECORD, spool.spool_row(&row)).await;
+                }
+            }
+            .in_current_span(),
+        );
+        refused
+    };
     state
         .metrics
         .hook_answers
@@ -162,16 +243,54 @@ async fn record(
             reason: outcome.reason.to_owned(),
         })
         .inc();
-    state.metrics.hook_seconds.observe(latency.as_secs_f64());
     info!(
         verdict = outcome.verdict.as_str(),
         reason = outcome.reason,
         scheme = outcome.scheme.unwrap_or("-"),
         latency_ms,
-        event_id = event_id.as_deref().unwrap_or("-"),
+        event_id = %Escaped(event_id.as_deref().unwrap_or("-")),
         origin = origin.as_str(),
         "hook answered"
     );
+    outcome
+}
+
+/// Writes `row` to the ledger, or failing that in time to the spool; true
+/// once one of them confirmed, all by `deadline` + [`RECORD_SLACK`].
+async fn persist(state: &AppState, row: &HookCallRow, deadline: Instant) -> bool {
+    let write_by = tokio::time::Instant::from_std(deadline + RECORD_SLACK);
+    let now = tokio::time::Instant::now();
+    let ledger_by = (now + LEDGER_TRY).min(write_by - SPOOL_RESERVE);
+    match tokio::time::timeout_at(ledger_by, state.ledger.insert_hook_call(row)).await {
+        Ok(Ok(())) => return true,
+        Ok(Err(e)) => {
+            state.metrics.dependency_error("ledger");
+            error!(error = %e, "could not record hook call in the ledger; spooling it");
+        }
+        Err(_) => {
+            state.metrics.dependency_error("ledger");
+            error!("recording hook call in the ledger timed out; spooling it");
+        }
+    }
+    match tokio::time::timeout_at(write_by, state.spool.spool_row(row)).await {
+        Ok(Ok(())) => {
+            warn!(
+                backlog = state.spool.backlog(),
+                "hook call recorded in the local spool"
+            );
+            true
+        }
+        Ok(Err(e)) => {
+            state.metrics.dependency_error("spool");
+            error!(error = %e, spool = %state.spool.dir().display(), "could not write the hook call to the spool either");
+            false
+        }
+        Err(_) => {
+            state.metrics.dependency_error("spool");
+            error!("writing the hook call to the spool timed out");
+            false
+        }
+    }
 }
 
 /// The decision itself.
@@ -228,7 +347,6 @@ async fn decide(
     match result {
         Some(Ok(Verdict::Match)) => {
             state.throttle.record_success(username);
-            write_back(state, username).await;
             Outcome {
                 verdict: CredentialVerdict::Verified,
                 reason: reason::VERIFIED,
@@ -292,17 +410,4 @@ async fn verify_blocking(
     .flatten();
     state.metrics.verifications_in_flight.dec();
     result
-}
-
-/// Runs the admin's write-back statement after VERIFIED. A failure is logged
-/// and counted; the verdict stands (Okta stores the password either way).
-async fn write_back(state: &AppState, username: &str) {
-    match state.legacy.write_back(username).await {
-        Ok(Some(0)) => warn!("write-back statement matched no row"),
-        Ok(_) => {}
-        Err(e) => {
-            state.metrics.dependency_error("write_back");
-            error!(error = %e, "write-back after VERIFIED failed");
-        }
-    }
 }

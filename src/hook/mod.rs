@@ -1,6 +1,7 @@
 //! The Okta password import inline hook endpoint, `POST /hooks/password-import`.
 
 pub mod auth;
+pub mod delivered;
 pub mod error;
 pub mod extract;
 pub mod handler;

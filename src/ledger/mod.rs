@@ -3,12 +3,15 @@
 //! password or a hash.
 
 mod imports;
+pub mod sanitise;
+pub mod spool;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use sqlx::{AnyPool, Row};
 
 pub use imports::{ImportRecord, ImportResult, ImportState, PendingImport};
+pub use spool::Spool;
 
 use crate::db::{self, placeholders, DatabaseUrl, DbError, DbKind, PoolSettings};
 
@@ -33,7 +36,8 @@ const SQLITE_LEDGER_PRAGMAS: &str =
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Who made a hook call. Only [`Origin::Okta`] calls count in `migrated_users`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Origin {
     /// Okta, at a user's sign-in (any call without the test marker).
     #[default]
@@ -66,7 +70,7 @@ impl std::fmt::Display for Origin {
 }
 
 /// One hook call, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HookCall {
     /// Okta's `eventId`, if sent.
     pub event_id: Option<String>,
@@ -82,8 +86,33 @@ pub struct HookCall {
     pub scheme: Option<String>,
     /// Handling time.
     pub latency_ms: i64,
-    /// Okta's sign-in or a test call.
+    /// Okta's sign-in or a test call (absent in rows spooled before it existed).
+    #[serde(default)]
     pub origin: Origin,
+}
+
+/// A hook call with its row id and time, fixed before the first write
+/// attempt, so a replay from the spool lands as that same row (never twice).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HookCallRow {
+    /// Primary key (UUID v4).
+    pub id: String,
+    /// When the call was answered (RFC 3339, see [`now_rfc3339`]).
+    pub created_at: String,
+    /// The call.
+    #[serde(flatten)]
+    pub call: HookCall,
+}
+
+impl HookCallRow {
+    /// A new row for `call`, stamped now.
+    pub fn new(call: HookCall) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            created_at: now_rfc3339(),
+            call,
+        }
+    }
 }
 
 /// A user the hook has verified.
@@ -171,37 +200,81 @@ impl Ledger {
     /// # Errors
     /// The insert failed.
     pub async fn record_hook_call(&self, call: &HookCall) -> Result<(), LedgerError> {
+        self.insert_hook_call(&HookCallRow::new(call.clone())).await
+    }
+
+    /// Inserts `row` unless a row with its id is already there (a replay
+    /// after a crash, or a write that committed after we stopped waiting).
+    /// Caller-controlled fields are bounded and escaped here, the one place
+    /// ledger text is cleaned ([`sanitise`]).
+    ///
+    /// # Errors
+    /// The insert failed and no row with this id exists.
+    pub async fn insert_hook_call(&self, row: &HookCallRow) -> Result<(), LedgerError> {
+        use sanitise::{bounded, EVENT_ID_CHARS, REQUEST_ID_CHARS, SCHEME_CHARS, USERNAME_CHARS};
+        let call = &row.call;
         let sql = self.sql(
             "INSERT INTO hook_calls (id, event_id, request_id, username, verdict, reason, scheme, latency_ms, created_at, origin) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         );
-        sqlx::query(&sql)
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(call.event_id.clone())
-            .bind(call.request_id.clone())
-            .bind(call.username.clone())
+        let inserted = sqlx::query(&sql)
+            .bind(row.id.clone())
+            .bind(call.event_id.as_deref().map(|e| bounded(e, EVENT_ID_CHARS)))
+            .bind(
+                call.request_id
+                    .as_deref()
+                    .map(|r| bounded(r, REQUEST_ID_CHARS)),
+            )
+            .bind(bounded(&call.username, USERNAME_CHARS))
             .bind(call.verdict.clone())
             .bind(call.reason.clone())
-            .bind(call.scheme.clone())
+            .bind(call.scheme.as_deref().map(|s| bounded(s, SCHEME_CHARS)))
             .bind(call.latency_ms)
-            .bind(now_rfc3339())
+            .bind(row.created_at.clone())
             .bind(call.origin.as_str())
             .execute(&self.pool)
-            .await?;
-        Ok(())
+            .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let duplicate = e
+                    .as_database_error()
+                    .is_some_and(|d| d.is_unique_violation());
+                if duplicate && self.has_hook_call(&row.id).await? {
+                    Ok(())
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
     }
 
-    /// Every call recorded for `username`, oldest first.
+    /// Whether a hook call row with `id` exists.
+    ///
+    /// # Errors
+    /// The query failed.
+    pub async fn has_hook_call(&self, id: &str) -> Result<bool, LedgerError> {
+        let sql = self.sql("SELECT COUNT(*) FROM hook_calls WHERE id = ?");
+        let n: i64 = sqlx::query_scalar(&sql)
+            .bind(id.to_owned())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Every call recorded for `username` (as sent: it is cleaned the same
+    /// way as when it was stored), oldest first.
     ///
     /// # Errors
     /// The query failed.
     pub async fn hook_calls_for(&self, username: &str) -> Result<Vec<HookCall>, LedgerError> {
+        let username = sanitise::bounded(username, sanitise::USERNAME_CHARS);
         let sql = self.sql(
             "SELECT event_id, request_id, username, verdict, reason, scheme, latency_ms, origin FROM hook_calls \
              WHERE username = ? ORDER BY created_at, id",
         );
         let rows = sqlx::query(&sql)
-            .bind(username.to_owned())
+            .bind(username)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()

@@ -130,6 +130,11 @@ impl LegacyDb {
     /// # Errors
     /// Query failure, timeout, or a query without a `password_hash` column.
     pub async fn find_user(&self, username: &str) -> Result<Option<LegacyUser>, StoreError> {
+        // No stored login holds a NUL, and PostgreSQL refuses one in a text
+        // parameter: answer "no such user" without asking.
+        if username.contains('\0') {
+            return Ok(None);
+        }
         let fetch = sqlx::query(&self.query)
             .bind(username.to_owned())
             .fetch_optional(&self.pool);
@@ -150,6 +155,11 @@ impl LegacyDb {
                 .flatten()
                 .filter(|s| !s.trim().is_empty()),
         }))
+    }
+
+    /// Whether a write-back statement is configured.
+    pub fn has_write_back(&self) -> bool {
+        self.write_back.is_some()
     }
 
     /// Runs the configured write-back statement for `username`, if any.

@@ -66,8 +66,8 @@ pub fn init_logs() {
 pub struct TestDb {
     /// Its URL.
     pub url: DatabaseUrl,
-    /// Keeps a SQLite file alive.
-    _dir: Option<tempfile::TempDir>,
+    /// Keeps a SQLite file (and every test's spool directory) alive.
+    dir: tempfile::TempDir,
     /// On a server: the admin URL and the database to drop when the test ends.
     server: Option<(DatabaseUrl, String)>,
 }
@@ -116,7 +116,7 @@ impl TestDb {
                 let url = DatabaseUrl::sqlite_file(&dir.path().join("legacy.db"));
                 Some(Self {
                     url,
-                    _dir: Some(dir),
+                    dir,
                     server: None,
                 })
             }
@@ -146,7 +146,7 @@ impl TestDb {
         url.set_path(&format!("/{name}"));
         Some(Self {
             url: url.as_str().parse().expect("db url"),
-            _dir: None,
+            dir: tempfile::tempdir().expect("spool dir"),
             server: Some((admin_url, name)),
         })
     }
@@ -161,6 +161,11 @@ impl TestDb {
     /// The engine.
     pub fn kind(&self) -> DbKind {
         self.url.kind()
+    }
+
+    /// A scratch directory living as long as this database (the spool's home).
+    pub fn scratch(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// The lookup query in this engine's dialect.
@@ -257,6 +262,7 @@ pub fn test_settings(db: &TestDb, secret: &SecretString) -> Settings {
     if db.kind() != DbKind::Sqlite {
         s.ledger.url = Some(db.url.clone());
     }
+    s.ledger.spool_dir = Some(db.scratch().join("spool"));
     s
 }
 

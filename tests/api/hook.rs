@@ -148,10 +148,16 @@ async fn write_back_marks_the_legacy_row(kind: DbKind) {
         "no write-back on failure"
     );
     assert_eq!(app.verdict("wb@example.com", "pw-wb").await, "VERIFIED");
-    assert_eq!(
-        app.db.migrated_at("wb@example.com").await.as_deref(),
-        Some("done")
-    );
+    // The write-back runs after the answer was sent, from the durable queue.
+    let mut migrated = None;
+    for _ in 0..100 {
+        migrated = app.db.migrated_at("wb@example.com").await;
+        if migrated.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(migrated.as_deref(), Some("done"));
 }
 
 async fn unusable_hashes_are_unverified_with_a_reason(kind: DbKind) {

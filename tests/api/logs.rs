@@ -69,3 +69,68 @@ async fn no_password_or_secret_in_any_log_line() {
         assert!(!logs.contains(secret), "a secret value reached the logs");
     }
 }
+
+/// A login that tries to forge a log line and recolour the terminal.
+const FORGING_LOGIN: &str = "forge\nINFO fake line\x1b[31m@example.com";
+/// How it must appear in a log line.
+const FORGING_ESCAPED: &str = "forge\\nINFO fake line\\u{1b}[31m@example.com";
+
+#[tokio::test]
+async fn control_characters_in_a_login_are_escaped_in_json_logs() {
+    let app = spawn_app(DbKind::Sqlite).await.unwrap();
+    assert_eq!(app.verdict(FORGING_LOGIN, "pw").await, "UNVERIFIED");
+    let logs = captured_logs();
+    let answered: Vec<serde_json::Value> = logs
+        .lines()
+        .filter(|l| l.contains("hook answered") && l.contains("forge"))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answered.len(), 1, "{logs}");
+    assert_eq!(answered[0]["span"]["username"], FORGING_ESCAPED);
+}
+
+#[derive(Clone, Default)]
+struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+// Single-threaded runtime: the server's tasks run on this thread, under the
+// pretty subscriber set as this thread's default.
+#[tokio::test(flavor = "current_thread")]
+async fn control_characters_in_a_login_are_escaped_in_pretty_logs() {
+    let app = spawn_app(DbKind::Sqlite).await.unwrap();
+    let buffer = Buffer::default();
+    let _guard = tracing::subscriber::set_default(passbridge::telemetry::subscriber(
+        "info",
+        passbridge::config::LogFormat::Pretty,
+        buffer.clone(),
+    ));
+    assert_eq!(app.verdict(FORGING_LOGIN, "pw").await, "UNVERIFIED");
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let answered: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("hook answered"))
+        .collect();
+    assert_eq!(answered.len(), 1, "{text}");
+    assert!(answered[0].contains(FORGING_ESCAPED), "{text}");
+    assert!(!text.contains('\x1b'), "raw escape in {text}");
+    assert!(
+        !text.lines().any(|l| l.starts_with("INFO fake line")),
+        "forged line in {text}"
+    );
+}

@@ -11,6 +11,7 @@ mod helpers;
 mod hook;
 mod import;
 mod import_preflight;
+mod ledger_durability;
 mod logs;
 mod okta_standin;
 mod preflight;
