@@ -17,6 +17,8 @@ pub mod ledger;
 pub mod legacy;
 pub mod metrics;
 pub mod okta;
+pub mod readiness;
+pub mod server;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

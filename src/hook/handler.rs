@@ -18,6 +18,7 @@ use super::protocol::{CredentialVerdict, HookRequest, HookResponse, EVENT_TYPE};
 use crate::hash::{HashError, Hints, StoredHash, Verdict};
 use crate::ledger::HookCall;
 use crate::metrics::{SchemeLabels, VerdictLabels};
+use crate::server::RequestStarted;
 use crate::state::AppState;
 use crate::telemetry::spawn_blocking_in_span;
 
@@ -75,9 +76,10 @@ pub async fn password_import(
     State(state): State<AppState>,
     _caller: HookCaller,
     headers: HeaderMap,
+    head: RequestStarted,
     HookJson(request): HookJson<HookRequest>,
 ) -> Result<Json<HookResponse>, HookError> {
-    let started = Instant::now();
+    let started = head.0;
     if request
         .event_type
         .as_deref()

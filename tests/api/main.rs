@@ -10,6 +10,7 @@ mod hashcorpus;
 mod helpers;
 mod hook;
 mod import;
+mod listeners;
 mod logs;
 mod okta_standin;
 mod readme;
