@@ -143,7 +143,7 @@ impl Server {
         let (shed, shed_rx) = watch::channel(0u64);
         let mut connections = JoinSet::new();
         let mut backoff = ACCEPT_BACKOFF_MIN;
-        let mut failures = AccessLog::default();
+        let mut failures = AcceptLog::default();
         let labels = ListenerLabels {
             listener: self.name.to_owned(),
         };
@@ -230,12 +230,12 @@ fn is_per_connection_error(e: &std::io::Error) -> bool {
 
 /// Rate-limits the accept-failure log: one line per [`ACCEPT_LOG_EVERY`].
 #[derive(Default)]
-struct AccessLog {
+struct AcceptLog {
     last: Option<Instant>,
     suppressed: u64,
 }
 
-impl AccessLog {
+impl AcceptLog {
     fn failed(&mut self, listener: &str, e: &std::io::Error) {
         let due = self.last.is_none_or(|at| at.elapsed() >= ACCEPT_LOG_EVERY);
         if due {
@@ -617,5 +617,74 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestStarted {
             .get::<Self>()
             .copied()
             .unwrap_or_else(|| Self(Instant::now())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_fd_limit_is_raised_and_the_cap_fits_in_it() {
+        let cap = raise_fd_limit(usize::MAX);
+        let (soft, hard) = rlimit::Resource::NOFILE.get().unwrap();
+        assert_eq!(soft, hard, "soft limit raised to the hard limit");
+        assert!(
+            u64::try_from(cap).unwrap() <= soft.saturating_sub(FD_RESERVE).max(1),
+            "{cap} connections in {soft} descriptors"
+        );
+        assert_eq!(raise_fd_limit(16), 16, "a cap that fits is kept");
+    }
+
+    #[test]
+    fn deadlines_follow_the_connection_state() {
+        let policy = ConnectionPolicy {
+            header_read_timeout: Duration::from_secs(5),
+            body_read_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1,
+        };
+        let a = Arc::new(Activity::new());
+        let (at, reason) = a.deadline(&policy).unwrap();
+        assert!(matches!(reason, CloseReason::HeaderTimeout));
+        assert_eq!(at, a.opened + policy.header_read_timeout, "from accept");
+        a.on_read();
+        let guard = a.request_started(true);
+        assert!(a.deadline(&policy).is_none(), "no deadline while in flight");
+        assert!(a.is_quiet(), "still waiting for its body");
+        a.body_pending.store(false, Ordering::Release);
+        assert!(!a.is_quiet());
+        a.on_read();
+        drop(guard);
+        assert_eq!(
+            a.head_started.load(Ordering::Acquire),
+            0,
+            "body bytes start no head"
+        );
+        assert!(a.is_idle_keep_alive());
+        let (_, reason) = a.deadline(&policy).unwrap();
+        assert!(matches!(reason, CloseReason::IdleTimeout));
+        a.on_read();
+        assert!(!a.is_idle_keep_alive());
+        let (_, reason) = a.deadline(&policy).unwrap();
+        assert!(
+            matches!(reason, CloseReason::HeaderTimeout),
+            "next head started"
+        );
+    }
+
+    #[test]
+    fn accept_failures_are_logged_at_most_once_per_interval() {
+        let mut log = AcceptLog::default();
+        let e = std::io::Error::from_raw_os_error(24);
+        for _ in 0..5 {
+            log.failed("hook", &e);
+        }
+        assert_eq!(log.suppressed, 4);
+        assert!(!is_per_connection_error(&e), "EMFILE backs off");
+        assert!(is_per_connection_error(&std::io::Error::from(
+            std::io::ErrorKind::ConnectionAborted
+        )));
     }
 }
