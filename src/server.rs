@@ -42,6 +42,12 @@ const FD_RESERVE: u64 = 128;
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_millis(100);
 
+/// While at the cap: how often connections are asked to shed, and how long
+/// a new connection may stay silent before it is shed. Okta sends its request
+/// as soon as it has connected; a peer holding a slot without a byte is not Okta.
+const SHED_EVERY: Duration = Duration::from_millis(250);
+const SHED_SILENT_AFTER: Duration = Duration::from_secs(1);
+
 /// At most one "accept failed" log line per this interval.
 const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -135,7 +141,9 @@ impl Server {
     ///
     /// At the cap no connection is accepted: new ones wait in the kernel's
     /// accept queue (Okta's connection survives) until a slot frees, which
-    /// the timeouts guarantee within `header_read_timeout`.
+    /// the timeouts guarantee within `header_read_timeout`. While at the cap,
+    /// kept-alive connections with no request and connections silent for
+    /// [`SHED_SILENT_AFTER`] are shed, so an idle flood frees slots in ~1 s.
     pub async fn run(self, stop: watch::Receiver<bool>, grace: Duration) {
         let slots = Arc::new(Semaphore::new(self.policy.max_connections));
         // Bumped when the cap is reached: kept-alive connections with no
@@ -156,10 +164,14 @@ impl Server {
             if slots.available_permits() == 0 {
                 shed.send_modify(|g| *g += 1);
             }
+            let at_cap = slots.available_permits() == 0;
             let slot = tokio::select! {
                 slot = slots.clone().acquire_owned() => slot,
                 () = &mut stopping => break,
                 Some(_) = connections.join_next() => continue,
+                // Still at the cap: ask again, so connections that have
+                // become silent for SHED_SILENT_AFTER since are shed too.
+                () = tokio::time::sleep(SHED_EVERY), if at_cap => continue,
             };
             let Ok(slot) = slot else { break };
             let accepted = tokio::select! {
@@ -341,6 +353,13 @@ impl Activity {
             && self.head_started.load(Ordering::Acquire) == 0
     }
 
+    /// Accepted at least `after` ago and not a byte received.
+    fn is_silent_for(&self, after: Duration) -> bool {
+        self.requests.load(Ordering::Acquire) == 0
+            && self.head_started.load(Ordering::Acquire) == 0
+            && self.opened.elapsed() >= after
+    }
+
     /// When the connection must be closed if nothing changes, and why.
     fn deadline(&self, policy: &ConnectionPolicy) -> Option<(Instant, CloseReason)> {
         if self.in_flight.load(Ordering::Acquire) > 0 {
@@ -464,7 +483,7 @@ impl Connection {
                 () = tokio::time::sleep_until(wake.into()) => {}
                 () = changed => {}
                 Ok(()) = shed.changed() => {
-                    if activity.is_idle_keep_alive() {
+                    if activity.is_idle_keep_alive() || activity.is_silent_for(SHED_SILENT_AFTER) {
                         break Some(CloseReason::Shed);
                     }
                 }

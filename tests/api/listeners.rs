@@ -184,15 +184,17 @@ async fn slow_body_is_closed_after_the_body_read_timeout() {
 
 #[tokio::test]
 async fn a_connection_flood_is_survived_and_a_sign_in_still_answered() {
-    const CAP: usize = 20;
+    const CAP: usize = 50;
     let app = app_with_http(|s| {
         s.http.max_connections = CAP;
-        s.http.header_read_timeout = ms(300);
+        // Long enough that only shedding silent connections at the cap can
+        // explain a timely answer.
+        s.http.header_read_timeout = Duration::from_secs(30);
     })
     .await;
     let addr = hook_addr(&app);
-    // CAP + 200 idle connections: the first CAP are accepted, the rest wait
-    // in the kernel's accept queue; each accepted one is closed after 300 ms.
+    // CAP + 200 silent connections: the first CAP are accepted, the rest wait
+    // in the kernel's accept queue; at the cap, connections silent for 1 s are shed.
     let mut flood = Vec::new();
     for _ in 0..CAP + 200 {
         flood.push(TcpStream::connect(&addr).await.unwrap());
@@ -203,7 +205,7 @@ async fn a_connection_flood_is_survived_and_a_sign_in_still_answered() {
         .post(format!("{}/hooks/password-import", app.address))
         .header("Authorization", app.secret.expose_secret())
         .json(&crate::helpers::okta_body(EMAIL, PASSWORD))
-        .timeout(Duration::from_secs(20))
+        .timeout(Duration::from_secs(40))
         .send()
         .await
         .unwrap();
@@ -212,12 +214,16 @@ async fn a_connection_flood_is_survived_and_a_sign_in_still_answered() {
     let verdict = crate::helpers::verdict_of(&response.json().await.unwrap());
     assert_eq!(verdict, "VERIFIED");
     assert!(
-        waited < Duration::from_secs(15),
-        "answered after {waited:?}"
+        waited < Duration::from_secs(20),
+        "answered after {waited:?} (header timeout 30 s)"
+    );
+    eprintln!(
+        "sign-in behind {} silent connections (cap {CAP}) answered in {waited:?}",
+        CAP + 200
     );
     assert!(
-        closed_count(&app, "hook", "header_timeout") >= CAP as u64,
-        "the flood was accepted and timed out"
+        closed_count(&app, "hook", "shed") >= CAP as u64,
+        "the flood was accepted and shed"
     );
     let metrics = app.state.metrics.render();
     assert!(
