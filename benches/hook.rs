@@ -38,7 +38,7 @@ fn setup() -> Option<Bench> {
         for (email, hash, scheme) in rows {
             sqlx::query("INSERT INTO users VALUES (?, ?, ?)").bind(email).bind(hash).bind(scheme).execute(&pool).await.ok()?;
         }
-        let mut settings = Settings { listen: "127.0.0.1:0".parse().ok()?, ..Settings::default() };
+        let mut settings = Settings { listen: "127.0.0.1:0".parse().ok()?, admin_listen: "127.0.0.1:0".parse().ok()?, ..Settings::default() };
         settings.legacy.url = Some(url.clone());
         settings.legacy.query = Some("SELECT password_hash, scheme FROM users WHERE email = ?".into());
         settings.hook.secrets = vec![SecretString::from(SECRET)];

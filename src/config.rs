@@ -76,6 +76,10 @@ pub enum LogFormat {
 pub struct Settings {
     /// Address `serve` listens on.
     pub listen: SocketAddr,
+    /// Address of the admin listener (`/metrics`, `/readyz`, `/healthz`).
+    pub admin_listen: SocketAddr,
+    /// Connection timeouts and caps of both listeners.
+    pub http: HttpSettings,
     /// The legacy user database (read-only except the optional write-back).
     pub legacy: LegacySettings,
     /// passbridge's own tables.
@@ -96,6 +100,8 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            http: HttpSettings::default(),
             legacy: LegacySettings::default(),
             ledger: LedgerSettings::default(),
             hook: HookSettings::default(),
@@ -103,6 +109,41 @@ impl Default for Settings {
             okta: OktaSettings::default(),
             import: ImportSettings::default(),
             log: LogSettings::default(),
+        }
+    }
+}
+
+/// Connection timeouts and caps: every peer is bounded in time and number,
+/// so idle or dripping connections cannot hold the service.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// A request head must arrive within this time (from accept, or from its
+    /// first byte on a kept-alive connection).
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A request body must arrive within this time after its head.
+    #[serde(with = "humantime_serde")]
+    pub body_read_timeout: Duration,
+    /// A kept-alive connection with no request is closed after this time.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Hook connections open at once; more wait in the kernel's accept queue.
+    /// Lowered at start if the open-file limit cannot hold it.
+    pub max_connections: usize,
+    /// How often the background readiness probe checks the databases.
+    #[serde(with = "humantime_serde")]
+    pub readiness_interval: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(5),
+            body_read_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 512,
+            readiness_interval: Duration::from_secs(2),
         }
     }
 }
@@ -355,6 +396,34 @@ pub fn split_secrets(s: &str) -> Vec<SecretString> {
         .collect()
 }
 
+impl HttpSettings {
+    /// Zero timeouts or caps would refuse every connection (or none).
+    ///
+    /// # Errors
+    /// The first unusable value.
+    pub fn validate(&self) -> Result<()> {
+        let timeouts = [
+            ("http.header_read_timeout", self.header_read_timeout),
+            ("http.body_read_timeout", self.body_read_timeout),
+            ("http.idle_timeout", self.idle_timeout),
+            ("http.readiness_interval", self.readiness_interval),
+        ];
+        if let Some((key, _)) = timeouts.iter().find(|(_, d)| d.is_zero()) {
+            return Err(ConfigError::Invalid {
+                key,
+                message: "must be more than 0 (e.g. 5s)".into(),
+            });
+        }
+        if self.max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                key: "http.max_connections",
+                message: "must be at least 1 (PASSBRIDGE_HTTP_MAX_CONNECTIONS)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// One environment variable and how it sets a field.
 struct EnvVar {
     name: &'static str,
@@ -394,6 +463,46 @@ const ENV_VARS: &[EnvVar] = &[
         name: "PASSBRIDGE_LISTEN",
         apply: |s, v| {
             s.listen = parse_listen(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_ADMIN_LISTEN",
+        apply: |s, v| {
+            s.admin_listen = v
+                .parse()
+                .map_err(|e| format!("{e} (example: 127.0.0.1:9090)"))?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HTTP_HEADER_READ_TIMEOUT",
+        apply: |s, v| {
+            s.http.header_read_timeout = parse_duration(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HTTP_BODY_READ_TIMEOUT",
+        apply: |s, v| {
+            s.http.body_read_timeout = parse_duration(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HTTP_IDLE_TIMEOUT",
+        apply: |s, v| {
+            s.http.idle_timeout = parse_duration(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HTTP_MAX_CONNECTIONS",
+        apply: |s, v| {
+            s.http.max_connections = v
+                .trim()
+                .parse()
+                .map_err(|e| format!("{e} (example: 512)"))?;
             Ok(())
         },
     },
@@ -666,6 +775,7 @@ impl Settings {
                 message: "must be at least 1".into(),
             });
         }
+        self.http.validate()?;
         if let Some(name) = &self.legacy.scheme {
             crate::hash::SchemeName::parse(name).map_err(|e| ConfigError::Invalid {
                 key: "legacy.scheme",
@@ -799,6 +909,42 @@ mod tests {
         assert_eq!(example.hook.header, "Authorization");
         assert_eq!(example.hash.limits, crate::hash::Limits::default());
         assert_eq!(example.legacy.query_timeout, Duration::from_secs(1));
+        assert_eq!(example.http, HttpSettings::default());
+        assert_eq!(example.admin_listen, Settings::default().admin_listen);
+    }
+
+    #[test]
+    fn http_settings_come_from_the_environment() {
+        let (s, src) = load(
+            None,
+            &env(&[
+                ("PASSBRIDGE_HTTP_HEADER_READ_TIMEOUT", "300ms"),
+                ("PASSBRIDGE_HTTP_BODY_READ_TIMEOUT", "2s"),
+                ("PASSBRIDGE_HTTP_IDLE_TIMEOUT", "1m"),
+                ("PASSBRIDGE_HTTP_MAX_CONNECTIONS", "64"),
+                ("PASSBRIDGE_ADMIN_LISTEN", "127.0.0.1:9191"),
+            ]),
+        )
+        .unwrap();
+        assert!(src.unknown_env.is_empty(), "{:?}", src.unknown_env);
+        assert_eq!(s.http.header_read_timeout, Duration::from_millis(300));
+        assert_eq!(s.http.body_read_timeout, Duration::from_secs(2));
+        assert_eq!(s.http.idle_timeout, Duration::from_secs(60));
+        assert_eq!(s.http.max_connections, 64);
+        assert_eq!(s.admin_listen.port(), 9191);
+        let bad = load(None, &env(&[("PASSBRIDGE_HTTP_MAX_CONNECTIONS", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("PASSBRIDGE_HTTP_MAX_CONNECTIONS"), "{bad}");
+        let zero = HttpSettings {
+            max_connections: 0,
+            ..HttpSettings::default()
+        };
+        assert!(zero
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("http.max_connections"));
     }
 
     #[test]

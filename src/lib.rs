@@ -19,6 +19,8 @@ pub mod legacy;
 pub mod metrics;
 pub mod okta;
 pub mod preflight;
+pub mod readiness;
+pub mod server;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

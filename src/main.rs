@@ -1,6 +1,10 @@
 //! The `passbridge` binary: parse the command line and hand over to the library.
 
 use std::process::ExitCode;
+use std::time::Duration;
+
+/// How long the runtime waits for leftover tasks once the command is done.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(250);
 
 fn main() -> ExitCode {
     let cli = passbridge::cli::parse();
@@ -18,6 +22,9 @@ fn main() -> ExitCode {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(passbridge::cmd::run(cli))
     }));
+    // Dropping the runtime would wait for every blocking task: a hash that
+    // outlived its request (already answered `timeout`) must not hold the exit.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
     match outcome {
         Ok(Ok(code)) => code,
         // The reader closed the pipe (`| head`): it has what it wanted.

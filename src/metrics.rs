@@ -51,6 +51,22 @@ pub struct BuildLabels {
     pub build_date: String,
 }
 
+/// Labels naming a listener (`hook` or `admin`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    /// `hook` or `admin`.
+    pub listener: String,
+}
+
+/// Labels of a connection the server closed on its own.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnectionCloseLabels {
+    /// `hook` or `admin`.
+    pub listener: String,
+    /// `header_timeout`, `body_timeout`, `idle_timeout` or `shutdown`.
+    pub reason: String,
+}
+
 /// All of passbridge's metrics, with their own registry (no global state, so
 /// tests can run several apps in one process).
 pub struct Metrics {
@@ -73,6 +89,14 @@ pub struct Metrics {
     pub ledger_spooled: Counter,
     /// Spooled ledger rows replayed into the ledger.
     pub ledger_replayed: Counter,
+    /// Open connections by listener.
+    pub connections_open: Family<ListenerLabels, Gauge>,
+    /// Connections closed by the server (timeouts, shutdown).
+    pub connections_closed: Family<ConnectionCloseLabels, Counter>,
+    /// Failed `accept` calls (e.g. out of file descriptors), each followed by a back-off.
+    pub accept_errors: Family<ListenerLabels, Counter>,
+    /// Background readiness probes run.
+    pub readiness_probes: Counter,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -156,8 +180,36 @@ impl Metrics {
             "Spooled ledger rows replayed into the ledger",
             ledger_replayed.clone(),
         );
+        let connections_open = Family::<ListenerLabels, Gauge>::default();
+        registry.register(
+            "connections_open",
+            "Open connections by listener",
+            connections_open.clone(),
+        );
+        let connections_closed = Family::<ConnectionCloseLabels, Counter>::default();
+        registry.register(
+            "connections_closed",
+            "Connections closed by the server: timeouts and shutdown",
+            connections_closed.clone(),
+        );
+        let accept_errors = Family::<ListenerLabels, Counter>::default();
+        registry.register(
+            "accept_errors",
+            "Failed accepts (e.g. out of file descriptors), each followed by a back-off",
+            accept_errors.clone(),
+        );
+        let readiness_probes = Counter::default();
+        registry.register(
+            "readiness_probes",
+            "Background readiness probes run",
+            readiness_probes.clone(),
+        );
         Arc::new(Self {
             registry,
+            connections_open,
+            connections_closed,
+            accept_errors,
+            readiness_probes,
             hook_answers,
             hook_rejections,
             verify_seconds,

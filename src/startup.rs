@@ -1,5 +1,6 @@
-//! Builds the application from settings, binds the listener (port 0 works,
-//! for tests), and runs until a shutdown signal, finishing in-flight requests.
+//! Builds the application from settings, binds the hook and admin listeners
+//! (port 0 works, for tests), and runs until a shutdown signal, finishing
+//! in-flight requests.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -32,46 +33,70 @@ use crate::hook::throttle::FailureThrottle;
 use crate::ledger::{Ledger, Spool};
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
+use crate::readiness::{Probe, Readiness};
+use crate::server::{ConnectionPolicy, Server};
 use crate::state::AppState;
 
 /// bcrypt cost of the dummy hash verified for unknown users.
 const DUMMY_BCRYPT_COST: u32 = 10;
 
+/// Connections the admin listener keeps open at once (it serves operators
+/// and scrapers, not Okta).
+const ADMIN_MAX_CONNECTIONS: usize = 64;
+
 /// A built, bound, not yet running service.
 pub struct Application {
     listener: TcpListener,
-    router: Router,
+    admin_listener: TcpListener,
     state: AppState,
+    probe: Probe,
+    max_connections: usize,
 }
 
 impl Application {
-    /// Connects the databases, runs the ledger migrations and binds the port.
+    /// Connects the databases, runs the ledger migrations, binds both ports
+    /// and runs the first readiness probe.
     ///
     /// # Errors
     /// Invalid settings, a ledger that cannot be opened, or a port in use.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate_for_serve().context("configuration")?;
+        let max_connections = crate::server::raise_fd_limit(settings.http.max_connections);
         let state = build_state(settings).await?;
-        let listener = TcpListener::bind(state.settings.listen)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {} (set --listen / PASSBRIDGE_LISTEN)",
-                    state.settings.listen
-                )
-            })?;
+        let listener = bind(state.settings.listen, "--listen / PASSBRIDGE_LISTEN").await?;
+        let admin_listener = bind(
+            state.settings.admin_listen,
+            "--admin-listen / PASSBRIDGE_ADMIN_LISTEN",
+        )
+        .await?;
+        let probe = Probe::for_settings(
+            &state.settings,
+            state.readiness.clone(),
+            state.metrics.clone(),
+        )
+        .context("readiness probe")?;
+        probe.run_once().await;
         Ok(Self {
             listener,
-            router: router(state.clone()),
+            admin_listener,
             state,
+            probe,
+            max_connections,
         })
     }
 
-    /// The bound address (the real port when 0 was asked for).
+    /// The bound hook address (the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
             .unwrap_or(self.state.settings.listen)
+    }
+
+    /// The bound admin address (`/metrics`, `/readyz`, `/healthz`).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_listener
+            .local_addr()
+            .unwrap_or(self.state.settings.admin_listen)
     }
 
     /// Shared state (tests read the ledger and metrics through it).
@@ -79,37 +104,61 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and gives
-    /// in-flight requests `hook.shutdown_grace` to finish.
+    /// Serves until `shutdown` resolves, then stops accepting, closes idle
+    /// and slow connections at once and gives in-flight requests
+    /// `hook.shutdown_grace` to finish.
     ///
     /// # Errors
-    /// The server failed.
+    /// A server task failed.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let grace = self.state.settings.hook.shutdown_grace;
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            info!("shutdown requested: no new connections, finishing in-flight requests");
-            let _ = stopping_tx.send(());
+        let settings = self.state.settings.clone();
+        let grace = settings.hook.shutdown_grace;
+        let metrics = self.state.metrics.clone();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let hook = Server::new(
+            self.listener,
+            router(self.state.clone()),
+            ConnectionPolicy::new(&settings.http, self.max_connections),
+            metrics.clone(),
+            "hook",
+        );
+        let admin = Server::new(
+            self.admin_listener,
+            admin_router(self.state.clone()),
+            ConnectionPolicy::new(&settings.http, ADMIN_MAX_CONNECTIONS),
+            metrics,
+            "admin",
+        );
+        let mut hook = tokio::spawn(hook.run(stop_rx.clone(), grace));
+        let mut admin = tokio::spawn(admin.run(stop_rx, grace));
+        let probe = tokio::spawn(self.probe.run());
+        let early = tokio::select! {
+            () = shutdown => None,
+            r = &mut hook => Some(r),
+            r = &mut admin => Some(r),
         };
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
-        let server = tokio::spawn(async move { server.await });
-        tokio::pin!(server);
-        tokio::select! {
-            result = &mut server => return result.context("server task")?.context("server"),
-            _ = stopping_rx => {}
+        probe.abort();
+        if let Some(ended) = early {
+            let _ = stop_tx.send(true);
+            ended.context("server task")?;
+            anyhow::bail!("a listener stopped unexpectedly");
         }
-        match tokio::time::timeout(grace, &mut server).await {
-            Ok(result) => result.context("server task")?.context("server"),
-            Err(_) => {
-                warn!(grace = ?grace, "in-flight requests did not finish in time; exiting anyway");
-                Ok(())
-            }
-        }
+        info!("shutdown requested: no new connections, finishing in-flight requests");
+        let _ = stop_tx.send(true);
+        let (hook, admin) = tokio::join!(hook, admin);
+        hook.context("hook server task")?;
+        admin.context("admin server task")?;
+        Ok(())
     }
+}
+
+async fn bind(addr: SocketAddr, how_to_change: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (set {how_to_change})"))
 }
 
 /// Connects everything the handlers need.
@@ -158,6 +207,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         auth: Arc::new(auth),
         metrics,
         dummy_hash: Arc::new(dummy_hash),
+        readiness: Readiness::new(),
     })
 }
 
@@ -170,10 +220,17 @@ fn dummy_hash() -> anyhow::Result<StoredHash> {
     StoredHash::parse(&hashed, &crate::hash::Limits::default()).context("parsing the dummy hash")
 }
 
-/// The whole HTTP surface, with its middleware.
+/// What the hook listener serves: the hook and `/healthz`, nothing else.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(crate::hook::router())
+        .route("/healthz", get(healthz));
+    with_middleware(routes, state)
+}
+
+/// What the admin listener serves: `/metrics`, `/readyz`, `/healthz`.
+pub fn admin_router(state: AppState) -> Router {
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics));
@@ -235,24 +292,26 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: the legacy database and the ledger answer.
+/// `GET /readyz`: the background probe's last result. Runs no query.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let (legacy, ledger) = tokio::join!(state.legacy.ping(), state.ledger.ping());
-    let status = if legacy && ledger {
+    let snapshot = state.readiness.snapshot();
+    let status = if snapshot.ready() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let word = |up: bool| if up { "up" } else { "down" };
-    (
-        status,
-        Json(json!({
-            "status": if status == StatusCode::OK { "ready" } else { "unready" },
-            "legacy": word(legacy),
-            "ledger": word(ledger),
-        })),
-    )
-        .into_response()
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "status".into(),
+        json!(if snapshot.ready() { "ready" } else { "unready" }),
+    );
+    for (name, up) in &snapshot.checks {
+        body.insert((*name).into(), json!(if *up { "up" } else { "down" }));
+    }
+    body.insert("checked_at".into(), json!(snapshot.checked_at));
+    // Shown, not judged: a backlog drains by itself once the ledger is back.
+    body.insert("spool_backlog".into(), json!(state.spool.backlog()));
+    (status, Json(serde_json::Value::Object(body))).into_response()
 }
 
 /// `GET /metrics`: Prometheus text format.

@@ -11,6 +11,7 @@ use crate::hook::throttle::FailureThrottle;
 use crate::ledger::{Ledger, Spool};
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
+use crate::readiness::Readiness;
 
 /// Cloned per request; everything inside is reference-counted.
 #[derive(Clone)]
@@ -33,4 +34,6 @@ pub struct AppState {
     pub dummy_hash: Arc<StoredHash>,
     /// Per-username failure throttle.
     pub throttle: Arc<FailureThrottle>,
+    /// The background probe's last result, read by `/readyz`.
+    pub readiness: Readiness,
 }

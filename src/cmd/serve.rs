@@ -46,6 +46,9 @@ pub struct ServeArgs {
     /// Address to listen on [env: PASSBRIDGE_LISTEN] [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR", value_parser = crate::config::parse_listen)]
     pub listen: Option<std::net::SocketAddr>,
+    /// Address of /metrics, /readyz and /healthz; keep it private [env: PASSBRIDGE_ADMIN_LISTEN] [default: 127.0.0.1:9090]
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<std::net::SocketAddr>,
     /// Legacy database options.
     #[command(flatten)]
     pub legacy: LegacyArgs,
@@ -75,6 +78,9 @@ pub async fn run(args: ServeArgs, mut settings: Settings) -> anyhow::Result<Exit
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }
+    if let Some(admin) = args.admin_listen {
+        settings.admin_listen = admin;
+    }
     args.legacy.apply(&mut settings);
     let mut demo_config = None;
     let demo_secret = if args.demo {
@@ -99,15 +105,17 @@ pub async fn run(args: ServeArgs, mut settings: Settings) -> anyhow::Result<Exit
     }
     let app = Application::build(settings.clone()).await?;
     let addr = app.local_addr();
+    let admin = app.admin_addr();
     if args.demo {
         print_demo_banner(
             addr,
+            admin,
             &settings,
             demo_secret.as_ref().map(|s| s.expose_secret()),
             demo_config.as_deref(),
         );
     }
-    tracing::info!(%addr, hook = crate::hook::PATH, "passbridge listening");
+    tracing::info!(%addr, %admin, hook = crate::hook::PATH, "passbridge listening");
     app.run_until_stopped(startup::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
@@ -136,6 +144,7 @@ pub async fn startup_checks(settings: &Settings, allow_degraded: bool) -> bool {
 
 fn print_demo_banner(
     addr: std::net::SocketAddr,
+    admin: std::net::SocketAddr,
     settings: &Settings,
     secret: Option<&str>,
     config: Option<&std::path::Path>,
@@ -176,6 +185,6 @@ fn print_demo_banner(
         path = crate::hook::PATH
     );
     println!();
-    println!("Health: http://{addr}/healthz  Ready: http://{addr}/readyz  Metrics: http://{addr}/metrics");
+    println!("Health: http://{addr}/healthz  Ready: http://{admin}/readyz  Metrics: http://{admin}/metrics");
     println!("Stop with Ctrl-C.");
 }

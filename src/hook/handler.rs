@@ -20,6 +20,7 @@ use super::protocol::{CredentialVerdict, HookRequest, HookResponse, EVENT_TYPE};
 use crate::hash::{HashError, Hints, StoredHash, Verdict};
 use crate::ledger::{HookCall, HookCallRow, Origin};
 use crate::metrics::{SchemeLabels, VerdictLabels};
+use crate::server::RequestStarted;
 use crate::state::AppState;
 use crate::telemetry::{spawn_blocking_in_span, Escaped};
 
@@ -85,9 +86,10 @@ pub async fn password_import(
     State(state): State<AppState>,
     _caller: HookCaller,
     headers: HeaderMap,
+    head: RequestStarted,
     HookJson(request): HookJson<HookRequest>,
 ) -> Result<Response, HookError> {
-    let started = Instant::now();
+    let started = head.0;
     if request
         .event_type
         .as_deref()
@@ -124,8 +126,8 @@ pub async fn password_import(
         origin,
     };
     let outcome = record(&state, caller, outcome, latency, deadline)
-    .instrument(span.clone())
-    .await;
+        .instrument(span.clone())
+        .await;
     // The whole handling time, the durable record included.
     state
         .metrics

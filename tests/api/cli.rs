@@ -130,7 +130,14 @@ async fn demo_serves_every_demo_user_and_stops_cleanly_on_sigterm() {
         .unwrap()
         .current_dir(dir.path())
         .env_remove("PASSBRIDGE_HOOK_SECRET")
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

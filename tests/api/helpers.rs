@@ -229,8 +229,10 @@ impl TestDb {
 
 /// A running application.
 pub struct TestApp {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` of the hook listener.
     pub address: String,
+    /// `http://127.0.0.1:PORT` of the admin listener (`/metrics`, `/readyz`).
+    pub admin_address: String,
     /// The secret Okta would send.
     pub secret: SecretString,
     /// HTTP client.
@@ -254,6 +256,7 @@ pub fn random_secret() -> SecretString {
 pub fn test_settings(db: &TestDb, secret: &SecretString) -> Settings {
     let mut s = Settings {
         listen: "127.0.0.1:0".parse().expect("addr"),
+        admin_listen: "127.0.0.1:0".parse().expect("addr"),
         ..Settings::default()
     };
     s.legacy.url = Some(db.url.clone());
@@ -274,6 +277,7 @@ pub async fn spawn_app_with(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> Te
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("build app");
     let address = format!("http://{}", app.local_addr());
+    let admin_address = format!("http://{}", app.admin_addr());
     let state = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let stopped = tokio::spawn(app.run_until_stopped(async move {
@@ -281,6 +285,7 @@ pub async fn spawn_app_with(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> Te
     }));
     TestApp {
         address,
+        admin_address,
         secret,
         client: reqwest::Client::new(),
         state,

@@ -289,7 +289,7 @@ async fn legacy_database_down_answers_unverified_and_goes_unready() {
 
     let ready = app
         .client
-        .get(format!("{}/readyz", app.address))
+        .get(format!("{}/readyz", app.admin_address))
         .send()
         .await
         .unwrap();
@@ -299,7 +299,7 @@ async fn legacy_database_down_answers_unverified_and_goes_unready() {
     assert_eq!(body["ledger"], "up");
     let metrics = app
         .client
-        .get(format!("{}/metrics", app.address))
+        .get(format!("{}/metrics", app.admin_address))
         .send()
         .await
         .unwrap()
@@ -334,14 +334,14 @@ async fn health_ready_and_metrics_answer() {
     assert_eq!(health.status(), 200);
     let ready = app
         .client
-        .get(format!("{}/readyz", app.address))
+        .get(format!("{}/readyz", app.admin_address))
         .send()
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
     let metrics = app
         .client
-        .get(format!("{}/metrics", app.address))
+        .get(format!("{}/metrics", app.admin_address))
         .send()
         .await
         .unwrap()

@@ -12,6 +12,7 @@ mod hook;
 mod import;
 mod import_preflight;
 mod ledger_durability;
+mod listeners;
 mod logs;
 mod okta_standin;
 mod preflight;
