@@ -81,4 +81,7 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
     /// Development helpers: a local Okta stand-in.
     #[command(subcommand)]
     Dev(crate::cmd::dev::DevCommand),
+    /// Inspect and clear the hook's attempt counters.
+    #[command(subcommand)]
+    Throttle(crate::cmd::throttle::ThrottleCommand),
 }

@@ -40,6 +40,20 @@ pub struct DependencyLabels {
     pub dependency: String,
 }
 
+/// Labels naming the throttle limit that refused an attempt.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ThrottleLabels {
+    /// `row_ip`, `row` or `ip`.
+    pub scope: String,
+}
+
+/// Labels of a replayed hook call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReplayLabels {
+    /// `answered` (first answer resent) or `joined` (waited for the first call).
+    pub outcome: String,
+}
+
 /// All of passbridge's metrics, with their own registry (no global state, so
 /// tests can run several apps in one process).
 pub struct Metrics {
@@ -56,6 +70,10 @@ pub struct Metrics {
     pub dependency_errors: Family<DependencyLabels, Counter>,
     /// Verifications queued or running.
     pub verifications_in_flight: Gauge,
+    /// Attempts refused by a throttle limit.
+    pub throttle_denials: Family<ThrottleLabels, Counter>,
+    /// Repeated `eventId`s answered without deciding again.
+    pub hook_replays: Family<ReplayLabels, Counter>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -107,6 +125,18 @@ impl Metrics {
             "Verifications queued or running",
             verifications_in_flight.clone(),
         );
+        let throttle_denials = Family::<ThrottleLabels, Counter>::default();
+        registry.register(
+            "throttle_denials",
+            "Attempts refused by a throttle limit, by scope",
+            throttle_denials.clone(),
+        );
+        let hook_replays = Family::<ReplayLabels, Counter>::default();
+        registry.register(
+            "hook_replays",
+            "Repeated eventIds answered with the first answer",
+            hook_replays.clone(),
+        );
         Arc::new(Self {
             registry,
             hook_answers,
@@ -115,6 +145,8 @@ impl Metrics {
             hook_seconds,
             dependency_errors,
             verifications_in_flight,
+            throttle_denials,
+            hook_replays,
         })
     }
 
@@ -123,6 +155,15 @@ impl Metrics {
         self.hook_rejections
             .get_or_create(&RejectLabels {
                 kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a replayed hook call (`answered` or `joined`).
+    pub fn replayed(&self, outcome: &str) {
+        self.hook_replays
+            .get_or_create(&ReplayLabels {
+                outcome: outcome.to_owned(),
             })
             .inc();
     }

@@ -7,6 +7,7 @@ pub mod hash;
 pub mod hook;
 pub mod import;
 pub mod serve;
+pub mod throttle;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(args, &settings).await,
         Command::Hook(cmd) => hook::run(cmd, &settings).await,
         Command::Dev(cmd) => dev::run(cmd, &settings).await,
+        Command::Throttle(cmd) => throttle::run(cmd, &settings).await,
     }
 }
 

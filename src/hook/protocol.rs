@@ -33,6 +33,17 @@ pub struct HookData {
 pub struct HookContext {
     /// What the user typed.
     pub credential: Credential,
+    /// The Okta request that triggered the hook, if sent.
+    #[serde(default)]
+    pub request: Option<RequestContext>,
+}
+
+/// `data.context.request` (only the field passbridge uses).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestContext {
+    /// The end user's client IP, as Okta saw it.
+    pub ip_address: Option<String>,
 }
 
 /// `data.context.credential`: the typed username and the plaintext password.
@@ -131,6 +142,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.data.context.credential.username, "a");
+        assert!(r.data.context.request.is_none());
+        let r: HookRequest = serde_json::from_str(
+            r#"{"data":{"context":{"request":{"ipAddress":"66.124.153.138"},"credential":{"username":"a","password":"b"}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r.data.context.request.unwrap().ip_address.as_deref(),
+            Some("66.124.153.138")
+        );
         assert!(serde_json::from_str::<HookRequest>(
             r#"{"data":{"context":{"credential":{"username":"a"}}}}"#
         )

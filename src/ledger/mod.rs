@@ -3,6 +3,7 @@
 //! password or a hash.
 
 mod imports;
+mod throttle;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 

@@ -1,0 +1,135 @@
+//! Throttle counters in the ledger database (`throttle_counters`), so a
+//! restart does not forget them and replicas sharing one ledger enforce one
+//! limit. Each call is one or two single-row statements; each statement is
+//! atomic on every engine, so no transaction (and no lock-order deadlock) is
+//! needed.
+
+use super::{Ledger, LedgerError};
+use crate::db::DbKind;
+
+impl Ledger {
+    /// Takes one attempt for `key` if fewer than `limit` were taken since
+    /// `expired_before` (Unix ms); an expired window restarts at `now_ms`.
+    /// `true` when the attempt was reserved.
+    ///
+    /// # Errors
+    /// A statement failed.
+    pub async fn throttle_reserve(
+        &self,
+        key: &str,
+        limit: u32,
+        now_ms: i64,
+        expired_before: i64,
+    ) -> Result<bool, LedgerError> {
+        // Make sure the row exists (a no-op when it does), then increment it
+        // only while under the limit: the check and the increment are one
+        // statement, so a burst can never take more than `limit`.
+        let insert = match self.kind() {
+            DbKind::MySql => {
+                "INSERT IGNORE INTO throttle_counters (throttle_key, window_start, attempts) VALUES (?, ?, 0)"
+            }
+            DbKind::Sqlite | DbKind::Postgres => {
+                "INSERT INTO throttle_counters (throttle_key, window_start, attempts) VALUES (?, ?, 0) \
+                 ON CONFLICT (throttle_key) DO NOTHING"
+            }
+        };
+        sqlx::query(&self.sql(insert))
+            .bind(key.to_owned())
+            .bind(now_ms)
+            .execute(self.pool())
+            .await?;
+        // `attempts` is assigned before `window_start` and reads only the old
+        // `window_start`, so MySQL's left-to-right SET gives the same result.
+        let update = self.sql(
+            "UPDATE throttle_counters SET \
+             attempts = CASE WHEN window_start <= ? THEN 1 ELSE attempts + 1 END, \
+             window_start = CASE WHEN window_start <= ? THEN ? ELSE window_start END \
+             WHERE throttle_key = ? AND (window_start <= ? OR attempts < ?)",
+        );
+        let done = sqlx::query(&update)
+            .bind(expired_before)
+            .bind(expired_before)
+            .bind(now_ms)
+            .bind(key.to_owned())
+            .bind(expired_before)
+            .bind(i64::from(limit))
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Gives back one attempt taken by [`Self::throttle_reserve`].
+    ///
+    /// # Errors
+    /// The statement failed.
+    pub async fn throttle_release(&self, key: &str) -> Result<(), LedgerError> {
+        let sql = self.sql(
+            "UPDATE throttle_counters SET attempts = attempts - 1 WHERE throttle_key = ? AND attempts > 0",
+        );
+        sqlx::query(&sql)
+            .bind(key.to_owned())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets `key`'s counter. Returns the rows deleted.
+    ///
+    /// # Errors
+    /// The statement failed.
+    pub async fn throttle_reset(&self, key: &str) -> Result<u64, LedgerError> {
+        let sql = self.sql("DELETE FROM throttle_counters WHERE throttle_key = ?");
+        let done = sqlx::query(&sql)
+            .bind(key.to_owned())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Forgets every counter whose key starts with `prefix` (keys are digests
+    /// and IP buckets, so they hold no LIKE wildcards). Returns the rows deleted.
+    ///
+    /// # Errors
+    /// The statement failed.
+    pub async fn throttle_reset_prefix(&self, prefix: &str) -> Result<u64, LedgerError> {
+        let sql = self.sql("DELETE FROM throttle_counters WHERE throttle_key LIKE ?");
+        let done = sqlx::query(&sql)
+            .bind(format!("{prefix}%"))
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Attempts counted for `key` in a window that has not expired.
+    ///
+    /// # Errors
+    /// The query failed.
+    pub async fn throttle_attempts(
+        &self,
+        key: &str,
+        expired_before: i64,
+    ) -> Result<i64, LedgerError> {
+        let sql = self.sql(
+            "SELECT attempts FROM throttle_counters WHERE throttle_key = ? AND window_start > ?",
+        );
+        let n: Option<i64> = sqlx::query_scalar(&sql)
+            .bind(key.to_owned())
+            .bind(expired_before)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(n.unwrap_or(0))
+    }
+
+    /// Deletes counters whose window ended before `expired_before`.
+    ///
+    /// # Errors
+    /// The statement failed.
+    pub async fn throttle_sweep(&self, expired_before: i64) -> Result<u64, LedgerError> {
+        let sql = self.sql("DELETE FROM throttle_counters WHERE window_start <= ?");
+        let done = sqlx::query(&sql)
+            .bind(expired_before)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
