@@ -14,5 +14,7 @@ mod logs;
 mod okta_standin;
 mod readme;
 mod register;
+mod replay;
 mod requests;
 mod runtime;
+mod throttle;
