@@ -20,9 +20,9 @@ use crate::config::HookSettings;
 use crate::ledger::{Ledger, LedgerError};
 use crate::legacy::LegacyUser;
 
-/// Throttle statements wait at most this long for the ledger (the same bound
-/// as the ledger write), then the attempt fails closed.
-const LEDGER_TIMEOUT: Duration = Duration::from_millis(400);
+/// Throttle statements wait at most this long for the ledger, then the
+/// attempt fails closed (the hook's budget bounds the whole answer anyway).
+const LEDGER_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Bytes of SHA-256 kept in a key: 128 bits, collisions irrelevant.
 const DIGEST_BYTES: usize = 16;
@@ -242,6 +242,12 @@ impl Throttle {
             (Scope::Ip, granted.ip.as_str(), self.limits.per_ip),
         ];
         let work = async {
+            let active: Vec<&str> = steps
+                .iter()
+                .filter(|(_, _, limit)| *limit > 0)
+                .map(|(_, key, _)| *key)
+                .collect();
+            self.ledger.throttle_ensure(&active, now).await?;
             let mut taken: Vec<&str> = Vec::with_capacity(steps.len());
             for (scope, key, limit) in steps {
                 if limit == 0 {

@@ -1,6 +1,6 @@
 //! Throttle counters in the ledger database (`throttle_counters`), so a
 //! restart does not forget them and replicas sharing one ledger enforce one
-//! limit. Each call is one or two single-row statements; each statement is
+//! limit. Each call is one statement; each statement is
 //! atomic on every engine, so no transaction (and no lock-order deadlock) is
 //! needed.
 
@@ -8,12 +8,46 @@ use super::{Ledger, LedgerError};
 use crate::db::DbKind;
 
 impl Ledger {
-    /// Takes one attempt for `key` if fewer than `limit` were taken since
-    /// `expired_before` (Unix ms); an expired window restarts at `now_ms`.
-    /// `true` when the attempt was reserved.
+    /// Creates the counters in `keys` that do not exist yet (one statement).
+    /// Keys are inserted in sorted order, so concurrent calls sharing keys
+    /// cannot wait on each other in a cycle.
     ///
     /// # Errors
-    /// A statement failed.
+    /// The statement failed.
+    pub async fn throttle_ensure(&self, keys: &[&str], now_ms: i64) -> Result<(), LedgerError> {
+        let mut keys = keys.to_vec();
+        keys.sort_unstable();
+        keys.dedup();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let values = vec!["(?, ?, 0)"; keys.len()].join(", ");
+        let sql = match self.kind() {
+            DbKind::MySql => format!(
+                "INSERT IGNORE INTO throttle_counters (throttle_key, window_start, attempts) VALUES {values}"
+            ),
+            DbKind::Sqlite | DbKind::Postgres => format!(
+                "INSERT INTO throttle_counters (throttle_key, window_start, attempts) VALUES {values} \
+                 ON CONFLICT (throttle_key) DO NOTHING"
+            ),
+        };
+        let sql = self.sql(&sql);
+        let mut query = sqlx::query(&sql);
+        for key in keys {
+            query = query.bind(key.to_owned()).bind(now_ms);
+        }
+        query.execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Takes one attempt for `key` (created by [`Self::throttle_ensure`]) if
+    /// fewer than `limit` were taken since `expired_before` (Unix ms); an
+    /// expired window restarts at `now_ms`. `true` when the attempt was
+    /// reserved. The check and the increment are one statement, so a burst
+    /// can never take more than `limit`.
+    ///
+    /// # Errors
+    /// The statement failed.
     pub async fn throttle_reserve(
         &self,
         key: &str,
@@ -21,23 +55,6 @@ impl Ledger {
         now_ms: i64,
         expired_before: i64,
     ) -> Result<bool, LedgerError> {
-        // Make sure the row exists (a no-op when it does), then increment it
-        // only while under the limit: the check and the increment are one
-        // statement, so a burst can never take more than `limit`.
-        let insert = match self.kind() {
-            DbKind::MySql => {
-                "INSERT IGNORE INTO throttle_counters (throttle_key, window_start, attempts) VALUES (?, ?, 0)"
-            }
-            DbKind::Sqlite | DbKind::Postgres => {
-                "INSERT INTO throttle_counters (throttle_key, window_start, attempts) VALUES (?, ?, 0) \
-                 ON CONFLICT (throttle_key) DO NOTHING"
-            }
-        };
-        sqlx::query(&self.sql(insert))
-            .bind(key.to_owned())
-            .bind(now_ms)
-            .execute(self.pool())
-            .await?;
         // `attempts` is assigned before `window_start` and reads only the old
         // `window_start`, so MySQL's left-to-right SET gives the same result.
         let update = self.sql(
