@@ -150,3 +150,38 @@ impl Ledger {
         Ok(done.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::db::DatabaseUrl;
+
+    #[tokio::test]
+    async fn reserve_caps_restarts_the_window_and_sweeps() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::connect(&DatabaseUrl::sqlite_file(&dir.path().join("l.db")))
+            .await
+            .unwrap();
+        let k = "row:abc";
+        ledger
+            .throttle_ensure(&[k, "ip:x", k], 1_000)
+            .await
+            .unwrap();
+        ledger.throttle_ensure(&[k], 5_000).await.unwrap();
+        // Window of 10 s: expired_before = now - 10_000.
+        assert!(ledger.throttle_reserve(k, 2, 1_000, -9_000).await.unwrap());
+        assert!(ledger.throttle_reserve(k, 2, 2_000, -8_000).await.unwrap());
+        assert!(!ledger.throttle_reserve(k, 2, 3_000, -7_000).await.unwrap());
+        assert_eq!(ledger.throttle_attempts(k, -7_000).await.unwrap(), 2);
+        ledger.throttle_release(k).await.unwrap();
+        assert!(ledger.throttle_reserve(k, 2, 3_000, -7_000).await.unwrap());
+        // The window that started at 1 000 has expired by 11 001: it restarts at 1.
+        assert!(ledger.throttle_reserve(k, 2, 11_001, 1_001).await.unwrap());
+        assert_eq!(ledger.throttle_attempts(k, 1_001).await.unwrap(), 1);
+        // `ip:x` never took an attempt since 1 000; sweeping drops it, not `k`.
+        assert_eq!(ledger.throttle_sweep(1_001).await.unwrap(), 1);
+        assert_eq!(ledger.throttle_reset_prefix("row:").await.unwrap(), 1);
+        assert_eq!(ledger.throttle_reset(k).await.unwrap(), 0);
+    }
+}
