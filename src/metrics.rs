@@ -36,7 +36,7 @@ pub struct RejectLabels {
 /// Labels naming a failing dependency.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DependencyLabels {
-    /// `legacy`, `ledger` or `write_back`.
+    /// `legacy`, `ledger`, `write_back` or `throttle` (its ledger counters).
     pub dependency: String,
 }
 

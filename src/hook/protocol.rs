@@ -33,8 +33,9 @@ pub struct HookData {
 pub struct HookContext {
     /// What the user typed.
     pub credential: Credential,
-    /// The Okta request that triggered the hook, if sent.
-    #[serde(default)]
+    /// The Okta request that triggered the hook, if sent (ignored, not
+    /// refused, when it has an unexpected shape).
+    #[serde(default, deserialize_with = "lenient")]
     pub request: Option<RequestContext>,
 }
 
@@ -44,6 +45,17 @@ pub struct HookContext {
 pub struct RequestContext {
     /// The end user's client IP, as Okta saw it.
     pub ip_address: Option<String>,
+}
+
+/// `Some` when the value has the expected shape, `None` otherwise: an
+/// optional field we only use for counting never fails a sign-in.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).ok())
 }
 
 /// `data.context.credential`: the typed username and the plaintext password.
@@ -151,6 +163,11 @@ mod tests {
             r.data.context.request.unwrap().ip_address.as_deref(),
             Some("66.124.153.138")
         );
+        let r: HookRequest = serde_json::from_str(
+            r#"{"data":{"context":{"request":{"ipAddress":42},"credential":{"username":"a","password":"b"}}}}"#,
+        )
+        .unwrap();
+        assert!(r.data.context.request.is_none());
         assert!(serde_json::from_str::<HookRequest>(
             r#"{"data":{"context":{"credential":{"username":"a"}}}}"#
         )
