@@ -125,6 +125,9 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Inspect and clear the hook's attempt counters.
+    #[command(subcommand)]
+    Throttle(crate::cmd::throttle::ThrottleCommand),
 }
 
 /// The width help is laid out for: the terminal's, but never under 80

@@ -241,12 +241,18 @@ pub struct HookSettings {
     pub max_concurrent_verifications: usize,
     /// Requests larger than this are refused with 413.
     pub max_body_bytes: usize,
-    /// Failed attempts per username within `failure_window` before answering
-    /// UNVERIFIED without verifying (the hook is a password oracle). 0 disables.
+    /// Alias of `hook.throttle.per_row_ip` (used when that is unset): attempts
+    /// per legacy row and end-user IP within the window. 0 disables.
     pub max_failures_per_user: u32,
-    /// Window for `max_failures_per_user`.
+    /// Alias of `hook.throttle.window` (used when that is unset).
     #[serde(with = "humantime_serde")]
     pub failure_window: Duration,
+    /// Attempt limits (the hook is a password oracle); see `hook::throttle`.
+    pub throttle: ThrottleSettings,
+    /// A repeated `eventId` with the same password within this window gets
+    /// the first answer without hashing again (Okta retries once). 0 disables.
+    #[serde(with = "humantime_serde")]
+    pub replay_window: Duration,
     /// How long in-flight requests may take to finish after SIGTERM.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
@@ -263,7 +269,36 @@ impl Default for HookSettings {
             max_body_bytes: 64 * 1024,
             max_failures_per_user: 10,
             failure_window: Duration::from_secs(15 * 60),
+            throttle: ThrottleSettings::default(),
+            replay_window: Duration::from_secs(10 * 60),
             shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `[hook.throttle]`: attempts counted per legacy row (or normalised unknown
+/// username) and end-user IP, in the ledger database. 0 disables a limit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThrottleSettings {
+    /// Per (row, end-user IP); unset: `hook.max_failures_per_user` (10).
+    pub per_row_ip: Option<u32>,
+    /// Per row from all IPs, so one IP cannot lock the real user out elsewhere.
+    pub per_row: u32,
+    /// Per end-user IP over all rows (password spraying).
+    pub per_ip: u32,
+    /// Window; unset: `hook.failure_window` (15 min).
+    #[serde(with = "humantime_serde")]
+    pub window: Option<Duration>,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        Self {
+            per_row_ip: None,
+            per_row: 50,
+            per_ip: 100,
+            window: None,
         }
     }
 }
@@ -451,6 +486,12 @@ pub fn parse_listen(v: &str) -> std::result::Result<SocketAddr, String> {
     })
 }
 
+fn parse_count(v: &str) -> std::result::Result<u32, String> {
+    v.trim()
+        .parse()
+        .map_err(|e| format!("{e} (a whole number; 0 disables)"))
+}
+
 fn parse_db(v: &str) -> std::result::Result<Option<DatabaseUrl>, String> {
     v.parse()
         .map(Some)
@@ -573,6 +614,41 @@ const ENV_VARS: &[EnvVar] = &[
         name: "PASSBRIDGE_HOOK_BUDGET",
         apply: |s, v| {
             s.hook.budget = parse_duration(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_THROTTLE_PER_ROW_IP",
+        apply: |s, v| {
+            s.hook.throttle.per_row_ip = Some(parse_count(v)?);
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_THROTTLE_PER_ROW",
+        apply: |s, v| {
+            s.hook.throttle.per_row = parse_count(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_THROTTLE_PER_IP",
+        apply: |s, v| {
+            s.hook.throttle.per_ip = parse_count(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_THROTTLE_WINDOW",
+        apply: |s, v| {
+            s.hook.throttle.window = Some(parse_duration(v)?);
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HOOK_REPLAY_WINDOW",
+        apply: |s, v| {
+            s.hook.replay_window = parse_duration(v)?;
             Ok(())
         },
     },

@@ -36,7 +36,7 @@ pub struct RejectLabels {
 /// Labels naming a failing dependency.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DependencyLabels {
-    /// `legacy`, `ledger` or `write_back`.
+    /// `legacy`, `ledger`, `write_back` or `throttle` (its ledger counters).
     pub dependency: String,
 }
 
@@ -65,6 +65,20 @@ pub struct ConnectionCloseLabels {
     pub listener: String,
     /// `header_timeout`, `body_timeout`, `idle_timeout` or `shutdown`.
     pub reason: String,
+}
+
+/// Labels naming the throttle limit that refused an attempt.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ThrottleLabels {
+    /// `row_ip`, `row` or `ip`.
+    pub scope: String,
+}
+
+/// Labels of a replayed hook call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReplayLabels {
+    /// `answered` (first answer resent) or `joined` (waited for the first call).
+    pub outcome: String,
 }
 
 /// All of passbridge's metrics, with their own registry (no global state, so
@@ -97,6 +111,10 @@ pub struct Metrics {
     pub accept_errors: Family<ListenerLabels, Counter>,
     /// Background readiness probes run.
     pub readiness_probes: Counter,
+    /// Attempts refused by a throttle limit.
+    pub throttle_denials: Family<ThrottleLabels, Counter>,
+    /// Repeated `eventId`s answered without deciding again.
+    pub hook_replays: Family<ReplayLabels, Counter>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -204,6 +222,18 @@ impl Metrics {
             "Background readiness probes run",
             readiness_probes.clone(),
         );
+        let throttle_denials = Family::<ThrottleLabels, Counter>::default();
+        registry.register(
+            "throttle_denials",
+            "Attempts refused by a throttle limit, by scope",
+            throttle_denials.clone(),
+        );
+        let hook_replays = Family::<ReplayLabels, Counter>::default();
+        registry.register(
+            "hook_replays",
+            "Repeated eventIds answered with the first answer",
+            hook_replays.clone(),
+        );
         Arc::new(Self {
             registry,
             connections_open,
@@ -219,6 +249,8 @@ impl Metrics {
             ledger_spool_backlog,
             ledger_spooled,
             ledger_replayed,
+            throttle_denials,
+            hook_replays,
         })
     }
 
@@ -227,6 +259,15 @@ impl Metrics {
         self.hook_rejections
             .get_or_create(&RejectLabels {
                 kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a replayed hook call (`answered` or `joined`).
+    pub fn replayed(&self, outcome: &str) {
+        self.hook_replays
+            .get_or_create(&ReplayLabels {
+                outcome: outcome.to_owned(),
             })
             .inc();
     }

@@ -29,7 +29,8 @@ use crate::db::PoolSettings;
 use crate::hash::StoredHash;
 use crate::hook::auth::HookAuth;
 use crate::hook::error::HookError;
-use crate::hook::throttle::FailureThrottle;
+use crate::hook::replay::ReplayCache;
+use crate::hook::throttle::{Throttle, ThrottleLimits};
 use crate::ledger::{Ledger, Spool};
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
@@ -196,10 +197,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .context("dummy hash task")??;
     Ok(AppState {
         verify_slots: Arc::new(Semaphore::new(settings.hook.max_concurrent_verifications)),
-        throttle: Arc::new(FailureThrottle::new(
-            settings.hook.max_failures_per_user,
-            settings.hook.failure_window,
+        throttle: Arc::new(Throttle::new(
+            ledger.clone(),
+            ThrottleLimits::from_settings(&settings.hook),
         )),
+        replay: Arc::new(ReplayCache::new(settings.hook.replay_window)),
         settings: Arc::new(settings),
         legacy,
         ledger,

@@ -7,7 +7,9 @@ use tokio::sync::Semaphore;
 use crate::config::Settings;
 use crate::hash::StoredHash;
 use crate::hook::auth::HookAuth;
-use crate::hook::throttle::FailureThrottle;
+use crate::hook::handler::Outcome;
+use crate::hook::replay::ReplayCache;
+use crate::hook::throttle::Throttle;
 use crate::ledger::{Ledger, Spool};
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
@@ -32,8 +34,10 @@ pub struct AppState {
     pub verify_slots: Arc<Semaphore>,
     /// Verified against for unknown users, so timing does not reveal which logins exist.
     pub dummy_hash: Arc<StoredHash>,
-    /// Per-username failure throttle.
-    pub throttle: Arc<FailureThrottle>,
+    /// Attempt limits per legacy row, row and IP, and IP (in the ledger).
+    pub throttle: Arc<Throttle>,
+    /// Answers by `eventId`, for Okta's retries.
+    pub replay: Arc<ReplayCache<Outcome>>,
     /// The background probe's last result, read by `/readyz`.
     pub readiness: Readiness,
 }

@@ -8,6 +8,7 @@ pub mod hash;
 pub mod hook;
 pub mod import;
 pub mod serve;
+pub mod throttle;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hook(cmd) => hook::run(cmd, &settings).await,
         Command::Dev(cmd) => dev::run(cmd, &settings).await,
         Command::Completions { .. } | Command::Man { .. } => Ok(ExitCode::SUCCESS),
+        Command::Throttle(cmd) => throttle::run(cmd, &settings).await,
     }
 }
 

@@ -17,9 +17,11 @@ use super::delivered::NotifyOnSent;
 use super::error::HookError;
 use super::extract::HookJson;
 use super::protocol::{CredentialVerdict, HookRequest, HookResponse, EVENT_TYPE};
+use super::replay::{self, Replay};
+use super::throttle::{IpBucket, Reservation, Subject};
 use crate::hash::{HashError, Hints, StoredHash, Verdict};
 use crate::ledger::{HookCall, HookCallRow, Origin};
-use crate::metrics::{SchemeLabels, VerdictLabels};
+use crate::metrics::{SchemeLabels, ThrottleLabels, VerdictLabels};
 use crate::server::RequestStarted;
 use crate::state::AppState;
 use crate::telemetry::{spawn_blocking_in_span, Escaped};
@@ -52,11 +54,13 @@ pub mod reason {
     pub const PASSWORD_TOO_LONG: &str = "password_too_long";
     /// The legacy database is down or timed out.
     pub const LEGACY_UNAVAILABLE: &str = "legacy_unavailable";
-    /// Too many wrong passwords for this username recently.
+    /// Too many attempts for this row (or login), row and IP, or IP recently.
     pub const THROTTLED: &str = "throttled";
     /// The answer would not fit in the budget.
     pub const TIMEOUT: &str = "timeout";
-    /// Neither the ledger nor the local spool recorded the VERIFIED in time.
+    /// The ledger could not be used: neither it nor the local spool recorded
+    /// a VERIFIED in time, or the throttle counters in it could not be reached
+    /// (the attempt was then not evaluated).
     pub const LEDGER_UNAVAILABLE: &str = "ledger_unavailable";
 }
 
@@ -98,6 +102,14 @@ pub async fn password_import(
         return Err(HookError::WrongEventType);
     }
     let origin = super::protocol::origin_of(&headers, &request);
+    let ip = IpBucket::from_okta(
+        request
+            .data
+            .context
+            .request
+            .as_ref()
+            .and_then(|r| r.ip_address.as_deref()),
+    );
     let credential = request.data.context.credential;
     let username = if state.settings.legacy.lowercase_username {
         credential.username.trim().to_lowercase()
@@ -107,13 +119,44 @@ pub async fn password_import(
     let budget = state.settings.hook.budget;
     let deadline = started + budget;
     let span = tracing::info_span!("password_import", username = %Escaped(&username));
-    let outcome = tokio::time::timeout(
-        budget,
-        decide(&state, &username, credential.password, deadline),
-    )
-    .instrument(span.clone())
-    .await
-    .unwrap_or_else(|_| Outcome::unverified(reason::TIMEOUT, None));
+    // Okta's retry of the same call: the first answer, without deciding again.
+    let outcome =
+        match state
+            .replay
+            .begin(request.event_id.as_deref(), &username, &credential.password)
+        {
+            Replay::Answered(outcome) => {
+                state.metrics.replayed("answered");
+                outcome
+            }
+            Replay::Wait(first) => {
+                match tokio::time::timeout_at(deadline.into(), replay::wait(first)).await {
+                    Ok(Some(outcome)) => {
+                        state.metrics.replayed("joined");
+                        outcome
+                    }
+                    // The first call was cancelled before answering: decide afresh.
+                    Ok(None) => {
+                        decide_within(&state, &username, credential.password, &ip, deadline)
+                            .instrument(span.clone())
+                            .await
+                    }
+                    Err(_) => Outcome::unverified(reason::TIMEOUT, None),
+                }
+            }
+            Replay::Lead(leader) => {
+                let outcome = decide_within(&state, &username, credential.password, &ip, deadline)
+                    .instrument(span.clone())
+                    .await;
+                leader.finish(outcome.clone());
+                outcome
+            }
+            Replay::Bypass => {
+                decide_within(&state, &username, credential.password, &ip, deadline)
+                    .instrument(span.clone())
+                    .await
+            }
+        };
     let latency = started.elapsed();
     let request_id = headers
         .get("x-request-id")
@@ -295,23 +338,68 @@ async fn persist(state: &AppState, row: &HookCallRow, deadline: Instant) -> bool
     }
 }
 
+/// [`decide`] within the budget.
+async fn decide_within(
+    state: &AppState,
+    username: &str,
+    password: SecretString,
+    ip: &IpBucket,
+    deadline: Instant,
+) -> Outcome {
+    tokio::time::timeout_at(
+        deadline.into(),
+        decide(state, username, password, ip, deadline),
+    )
+    .await
+    .unwrap_or_else(|_| Outcome::unverified(reason::TIMEOUT, None))
+}
+
 /// The decision itself.
 async fn decide(
     state: &AppState,
     username: &str,
     password: SecretString,
+    ip: &IpBucket,
     deadline: Instant,
 ) -> Outcome {
-    if state.throttle.is_blocked(username) {
-        warn!("too many wrong passwords for this username; answering UNVERIFIED without verifying");
-        return Outcome::unverified(reason::THROTTLED, None);
-    }
     let user = match state.legacy.find_user(username).await {
         Ok(user) => user,
         Err(e) => {
             state.metrics.dependency_error("legacy");
             error!(error = %e, "legacy database lookup failed; answering UNVERIFIED");
             return Outcome::unverified(reason::LEGACY_UNAVAILABLE, None);
+        }
+    };
+    // Reserve the attempt before any hashing. A refused or unrecordable
+    // attempt still runs the dummy verification, so it costs what a wrong
+    // password costs and its timing tells nothing.
+    let subject = match &user {
+        Some(user) => Subject::for_row(user),
+        None => Subject::for_unknown(username),
+    };
+    let granted = match state.throttle.reserve(&subject, ip).await {
+        Reservation::Granted(granted) => granted,
+        Reservation::Denied(scope) => {
+            state
+                .metrics
+                .throttle_denials
+                .get_or_create(&ThrottleLabels {
+                    scope: scope.as_str().to_owned(),
+                })
+                .inc();
+            warn!(
+                scope = scope.as_str(),
+                "too many attempts; answering UNVERIFIED without verifying the stored hash"
+            );
+            let _ = verify_blocking(state, Arc::clone(&state.dummy_hash), password, deadline).await;
+            return Outcome::unverified(reason::THROTTLED, None);
+        }
+        Reservation::Unavailable => {
+            // Fail closed: no guess is evaluated that could not be counted.
+            state.metrics.dependency_error("throttle");
+            error!("throttle counters unavailable; answering UNVERIFIED");
+            let _ = verify_blocking(state, Arc::clone(&state.dummy_hash), password, deadline).await;
+            return Outcome::unverified(reason::LEDGER_UNAVAILABLE, None);
         }
     };
     let Some(user) = user else {
@@ -348,7 +436,7 @@ async fn decide(
     let result = verify_blocking(state, Arc::new(stored), password, deadline).await;
     match result {
         Some(Ok(Verdict::Match)) => {
-            state.throttle.record_success(username);
+            state.throttle.succeeded(granted).await;
             Outcome {
                 verdict: CredentialVerdict::Verified,
                 reason: reason::VERIFIED,
@@ -356,7 +444,7 @@ async fn decide(
             }
         }
         Some(Ok(Verdict::Mismatch)) => {
-            state.throttle.record_failure(username);
+            // The reservation stays: it was this wrong guess.
             Outcome::unverified(reason::WRONG_PASSWORD, Some(scheme))
         }
         Some(Err(e)) => {

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod handler;
 pub mod protocol;
+pub mod replay;
 pub mod throttle;
 
 use axum::routing::post;

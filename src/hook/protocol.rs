@@ -33,19 +33,35 @@ pub struct HookData {
 /// `data.context`.
 #[derive(Debug, Deserialize)]
 pub struct HookContext {
-    /// The Okta request that triggered the hook.
-    #[serde(default)]
-    pub request: Option<RequestInfo>,
     /// What the user typed.
     pub credential: Credential,
+    /// The Okta request that triggered the hook, if sent (ignored, not
+    /// refused, when it has an unexpected shape).
+    #[serde(default, deserialize_with = "lenient")]
+    pub request: Option<RequestContext>,
 }
 
-/// `data.context.request` (only the id is used: it carries the test marker).
+/// `data.context.request`: the fields passbridge uses, each read leniently.
 #[derive(Debug, Default, Deserialize)]
-pub struct RequestInfo {
+#[serde(rename_all = "camelCase")]
+pub struct RequestContext {
     /// Okta's request id at a sign-in; [`TEST_REQUEST_ID_PREFIX`]… for `hook test`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub id: Option<String>,
+    /// The end user's client IP, as Okta saw it.
+    #[serde(default, deserialize_with = "lenient")]
+    pub ip_address: Option<String>,
+}
+
+/// `Some` when the value has the expected shape, `None` otherwise: an
+/// optional field we only use for counting never fails a sign-in.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).ok())
 }
 
 /// Header a hand-made test call sends (`x-passbridge-test: 1`) so its row is
@@ -173,6 +189,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.data.context.credential.username, "a");
+        assert!(r.data.context.request.is_none());
+        let r: HookRequest = serde_json::from_str(
+            r#"{"data":{"context":{"request":{"ipAddress":"66.124.153.138"},"credential":{"username":"a","password":"b"}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r.data.context.request.unwrap().ip_address.as_deref(),
+            Some("66.124.153.138")
+        );
+        let r: HookRequest = serde_json::from_str(
+            r#"{"data":{"context":{"request":{"ipAddress":42},"credential":{"username":"a","password":"b"}}}}"#,
+        )
+        .unwrap();
+        assert!(r.data.context.request.is_none());
         assert!(serde_json::from_str::<HookRequest>(
             r#"{"data":{"context":{"credential":{"username":"a"}}}}"#
         )

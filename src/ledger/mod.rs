@@ -5,6 +5,7 @@
 mod imports;
 pub mod sanitise;
 pub mod spool;
+mod throttle;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 

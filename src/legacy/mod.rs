@@ -72,6 +72,9 @@ pub struct LegacyUser {
     pub salt: Option<String>,
     /// Explicit scheme column, if any.
     pub scheme: Option<String>,
+    /// The row's `id` column, if the query returns one (text or integer):
+    /// the throttle counts attempts per row by it.
+    pub id: Option<String>,
 }
 
 impl std::fmt::Debug for LegacyUser {
@@ -154,6 +157,7 @@ impl LegacyDb {
                 .ok()
                 .flatten()
                 .filter(|s| !s.trim().is_empty()),
+            id: id_column(&row),
         }))
     }
 
@@ -234,6 +238,18 @@ impl LegacyDb {
             .await
             .map_err(|_| ProbeError::Timeout(self.query_timeout))?
     }
+}
+
+/// The optional `id` column as text, whether the database stores it as an
+/// integer or as text; `None` when absent, NULL or empty.
+fn id_column(row: &AnyRow) -> Option<String> {
+    if let Ok(Some(n)) = row.try_get::<Option<i64>, _>("id") {
+        return Some(n.to_string());
+    }
+    text_column(row, "id")
+        .ok()
+        .flatten()
+        .filter(|s| !s.is_empty())
 }
 
 /// Reads a text column by name; `Ok(None)` for NULL, an error when the

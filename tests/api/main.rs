@@ -18,6 +18,8 @@ mod okta_standin;
 mod preflight;
 mod readme;
 mod register;
+mod replay;
 mod requests;
 mod runbook;
 mod runtime;
+mod throttle;

@@ -196,7 +196,10 @@ async fn degraded_start_is_unready_until_the_query_works() {
     let app = spawn_app_with(db, |_| {}).await;
     assert!(!preflight::legacy_ready(&app.state.legacy).await);
     let ready = |app: &crate::helpers::TestApp| {
-        let req = app.client.get(format!("{}/readyz", app.address)).send();
+        let req = app
+            .client
+            .get(format!("{}/readyz", app.admin_address))
+            .send();
         async move {
             let resp = req.await.unwrap();
             let status = resp.status();
@@ -207,9 +210,17 @@ async fn degraded_start_is_unready_until_the_query_works() {
     let (status, body) = ready(&app).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["legacy"], "down", "{body}");
-    // The database comes up (the table appears): ready.
+    // The database comes up (the table appears): ready at the background
+    // probe's next round.
     app.db.create_users_table().await;
-    let (status, body) = ready(&app).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (status, body) = loop {
+        let (status, body) = ready(&app).await;
+        if status == 200 || Instant::now() > deadline {
+            break (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert_eq!(status, 200, "{body}");
     assert!(preflight::legacy_ready(&app.state.legacy).await);
 }
@@ -311,12 +322,14 @@ async fn serve_with_allow_degraded_start_runs_unready() {
     let url = sqlite_users(dir.path()).await;
     for by_env in [false, true] {
         let port = free_port();
+        let admin_port = free_port();
         let mut cmd = serve(
             dir.path(),
             &url,
             "SELECT password_hash FROM no_such_table WHERE email = ?",
         );
         cmd.args(["--listen", &format!("127.0.0.1:{port}")]);
+        cmd.args(["--admin-listen", &format!("127.0.0.1:{admin_port}")]);
         if by_env {
             cmd.env("PASSBRIDGE_ALLOW_DEGRADED_START", "1");
         } else {
@@ -331,7 +344,7 @@ async fn serve_with_allow_degraded_start_runs_unready() {
         let deadline = Instant::now() + Duration::from_secs(20);
         let resp = loop {
             match client
-                .get(format!("http://127.0.0.1:{port}/readyz"))
+                .get(format!("http://127.0.0.1:{admin_port}/readyz"))
                 .send()
                 .await
             {

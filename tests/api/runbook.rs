@@ -123,6 +123,14 @@ impl Local {
                 1,
             );
         }
+        // Tests run side by side: no fixed admin port (the README's default).
+        if line.starts_with("passbridge serve") {
+            line = line.replacen(
+                "passbridge serve",
+                "passbridge serve --admin-listen 127.0.0.1:0",
+                1,
+            );
+        }
         line
     }
 }
