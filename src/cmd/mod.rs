@@ -53,7 +53,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hash(hash::HashCommand::Audit(args)) => audit::run(args, &settings).await,
         Command::Hash(cmd) => hash::run(cmd, &settings.hash.limits),
         Command::Import(args) => import::run(args, &settings).await,
-        Command::Hook(cmd) => hook::run(cmd, &settings).await,
+        Command::Hook(cmd) => hook::run(cmd, &settings, &sources).await,
         Command::Dev(cmd) => dev::run(cmd, &settings).await,
         Command::Completions { .. } | Command::Man { .. } => Ok(ExitCode::SUCCESS),
     }
