@@ -99,8 +99,8 @@ then drop the old one.",
     },
     /// List the org's password-import hooks.
     List {
-        /// A JSON array (id, name, status, type, channel_uri, auth_type; never
-        /// the secret) instead of text.
+        /// A JSON array (id, name, status, type, channel_uri, auth_type,
+        /// auth_header; never the secret) instead of text.
         #[arg(long)]
         json: bool,
         /// Org selection.

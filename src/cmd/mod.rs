@@ -61,12 +61,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// True when `e` comes from writing to a closed pipe (`passbridge … | head`):
 /// the reader has what it wanted, so this is no error to report.
+///
+/// Only a bare `io::Error` (what `writeln!(out, …)?` returns) counts; a
+/// broken pipe deep inside a database or HTTP error is a real failure.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// The error and its causes on one line, `a: b: c`, each cause once.

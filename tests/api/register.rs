@@ -531,3 +531,47 @@ async fn hook_delete_without_a_terminal_needs_yes() {
     );
     assert!(stand.hooks().is_empty());
 }
+
+#[tokio::test]
+async fn hook_delete_on_a_terminal_deletes_only_after_yes() {
+    // Arrange
+    let target = TestHook::start(HookMode::Password("pw".into())).await;
+    let stand = standin(|_| {}).await;
+    let ctx = HookContext {
+        client: client(&stand),
+        secret: Some("terminal-delete-secret-0123456789".into()),
+        header: "Authorization".into(),
+        configured: ConfiguredSecrets::default(),
+    };
+    let (result, _) = hook(&ctx, register(&target.url, false), "").await;
+    result.unwrap();
+    let id = stand.hooks()[0].id.clone();
+    let delete = || HookCommand::Delete {
+        id: id.clone(),
+        yes: false,
+        org: OrgArgs::default(),
+    };
+    let on_terminal = |answer: &str| {
+        let mut out = Vec::new();
+        let mut input = Cursor::new(answer.as_bytes().to_vec());
+        let cmd = delete();
+        let ctx = &ctx;
+        async move {
+            let result = execute(cmd, ctx, &mut out, &mut input, true).await;
+            (result, String::from_utf8(out).unwrap())
+        }
+    };
+    // Act
+    let (declined, declined_out) = on_terminal("no\n").await;
+    let after_decline = stand.hooks().len();
+    let (accepted, accepted_out) = on_terminal("yes\n").await;
+    // Assert
+    assert_eq!(declined.unwrap(), ExitCode::from(1), "{declined_out}");
+    assert!(
+        declined_out.contains(&id) && declined_out.contains("Type yes to delete"),
+        "{declined_out}"
+    );
+    assert_eq!(after_decline, 1, "kept after `no`");
+    assert_eq!(accepted.unwrap(), ExitCode::SUCCESS, "{accepted_out}");
+    assert!(stand.hooks().is_empty(), "{accepted_out}");
+}
