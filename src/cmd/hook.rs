@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::config::Settings;
+use crate::config::{Settings, Sources};
 use crate::okta::{
     check_org_url, ClientConfig, HookHeader, InlineHook, InlineHookCreate, OktaClient,
     PASSWORD_IMPORT_HOOK_TYPE,
@@ -62,7 +62,8 @@ password-import hook per org: registering fails if one exists, unless --replace,
 updates the existing hook in place (same id) and keeps the configured secret. --replace \
 without a configured secret is refused: a new secret would lock out the running `serve`.\n\n\
 Rotating the secret with no gap: --replace --rotate-secret generates a new secret and prints \
-PASSBRIDGE_HOOK_SECRET=new,old without changing Okta; restart `serve` with that value (it \
+the two-secret value new,old (as export PASSBRIDGE_HOOK_SECRET=\"new,$PASSBRIDGE_HOOK_SECRET\", \
+so the current secret is not echoed) without changing Okta; restart `serve` with that value (it \
 accepts both), then run `hook register --replace` with it (Okta gets the first, new one), \
 then drop the old one.",
         after_help = REGISTER_EXAMPLES
@@ -81,7 +82,8 @@ then drop the old one.",
         replace: bool,
         /// With --replace: generate a new secret and print the two-secret
         /// PASSBRIDGE_HOOK_SECRET=new,old value for a gap-free rotation (Okta
-        /// is switched by the next --replace run with that value).
+        /// is switched by the next --replace run with that value; refused
+        /// while two secrets are configured).
         #[arg(long, requires = "replace")]
         rotate_secret: bool,
         /// Header Okta sends the secret in [default: hook.header, i.e. Authorization].
@@ -97,8 +99,8 @@ then drop the old one.",
     },
     /// List the org's password-import hooks.
     List {
-        /// A JSON array (id, name, status, type, channel_uri, auth_type; never
-        /// the secret) instead of text.
+        /// A JSON array (id, name, status, type, channel_uri, auth_type,
+        /// auth_header; never the secret) instead of text.
         #[arg(long)]
         json: bool,
         /// Org selection.
@@ -194,17 +196,41 @@ pub struct HookContext {
     pub secret: Option<SecretString>,
     /// Default auth header name (`hook.header`).
     pub header: String,
+    /// Where the configured secrets came from and how many there are:
+    /// `--rotate-secret` words its instructions for the source and refuses
+    /// while a rotation is under way.
+    pub configured: ConfiguredSecrets,
 }
+
+/// How `hook.secrets` is configured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConfiguredSecrets {
+    /// How many secrets (two during a rotation).
+    pub count: usize,
+    /// Set by `PASSBRIDGE_HOOK_SECRET` (else by the config file).
+    pub from_env: bool,
+}
+
+/// The variable `serve` and `hook register` read the secret from.
+const SECRET_VAR: &str = "PASSBRIDGE_HOOK_SECRET";
 
 /// Runs `passbridge hook …` with stdin/stdout.
 ///
 /// # Errors
 /// Missing settings, or Okta refused the call.
-pub async fn run(cmd: HookCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    cmd: HookCommand,
+    settings: &Settings,
+    sources: &Sources,
+) -> anyhow::Result<ExitCode> {
     let ctx = HookContext {
         client: okta_client(settings, cmd.org().okta_org.as_ref())?,
         secret: settings.hook.secrets.first().cloned(),
         header: settings.hook.header.clone(),
+        configured: ConfiguredSecrets {
+            count: settings.hook.secrets.len(),
+            from_env: sources.env.contains(&SECRET_VAR),
+        },
     };
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();
@@ -494,8 +520,9 @@ async fn register(
             h.id
         );
     }
-    if let (SecretChoice::Rotate, Some(current)) = (req.secret, &ctx.secret) {
-        return print_rotation(out, existing.first(), current, url);
+    // (A configured secret was checked above.)
+    if req.secret == SecretChoice::Rotate {
+        return print_rotation(out, existing.first(), ctx.configured, url);
     }
     let (secret, generated) = match &ctx.secret {
         Some(s) => (s.clone(), false),
@@ -563,17 +590,26 @@ async fn register(
 
 /// `--rotate-secret`: a new secret, and the steps that switch to it without
 /// a single refused sign-in. Okta is not changed yet: until `serve` accepts
-/// the new secret, Okta must keep sending the old one.
+/// the new secret, Okta must keep sending the old one. The current secret is
+/// not printed: the line refers to it (`$PASSBRIDGE_HOOK_SECRET`).
 fn print_rotation(
     out: &mut dyn Write,
     hook: Option<&InlineHook>,
-    current: &SecretString,
+    configured: ConfiguredSecrets,
     url: &Url,
 ) -> anyhow::Result<()> {
     let hook = hook.context(
         "--rotate-secret: the org has no password-import hook yet; register one first \
          (`passbridge hook register --url …`)",
     )?;
+    if configured.count > 1 {
+        bail!(
+            "--rotate-secret: a rotation is under way ({SECRET_VAR} holds {} secrets). Finish it: \
+             `passbridge hook register --replace --url {url}` gives Okta the first one; then keep \
+             only that one in {SECRET_VAR}, restart serve, and rotate again if needed",
+            configured.count
+        );
+    }
     let new = crate::startup::generate_secret();
     writeln!(
         out,
@@ -582,25 +618,36 @@ fn print_rotation(
         hook.id, hook.name
     )?;
     writeln!(out)?;
+    if configured.from_env {
+        writeln!(
+            out,
+            "1. In the shell (or service unit) that has the current {SECRET_VAR}, make serve \
+             accept both, new first, and restart it:"
+        )?;
+        writeln!(
+            out,
+            "  export {SECRET_VAR}=\"{},${SECRET_VAR}\"",
+            new.expose_secret()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "1. In the config file, make serve accept both, new first, and restart it:"
+        )?;
+        writeln!(
+            out,
+            "  [hook]\n  secrets = [\"{}\", \"<the current secret>\"]",
+            new.expose_secret()
+        )?;
+    }
     writeln!(
         out,
-        "1. Restart `passbridge serve` accepting both secrets (new first):"
-    )?;
-    writeln!(
-        out,
-        "  export PASSBRIDGE_HOOK_SECRET={},{}",
-        new.expose_secret(),
-        current.expose_secret()
-    )?;
-    writeln!(
-        out,
-        "2. With the same variable, switch Okta to the new (first) secret:"
+        "2. With the same settings, switch Okta to the new (first) secret:"
     )?;
     writeln!(out, "  passbridge hook register --replace --url {url}")?;
     writeln!(
         out,
-        "3. Once `passbridge hook test {}` passes, drop the old secret from \
-         PASSBRIDGE_HOOK_SECRET (keep only the first value) and restart serve.",
+        "3. Once `passbridge hook test {}` passes, keep only the new secret and restart serve.",
         hook.id
     )?;
     Ok(())

@@ -54,7 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hash(hash::HashCommand::Audit(args)) => audit::run(args, &settings).await,
         Command::Hash(cmd) => hash::run(cmd, &settings.hash.limits),
         Command::Import(args) => import::run(args, &settings).await,
-        Command::Hook(cmd) => hook::run(cmd, &settings).await,
+        Command::Hook(cmd) => hook::run(cmd, &settings, &sources).await,
         Command::Dev(cmd) => dev::run(cmd, &settings).await,
         Command::Completions { .. } | Command::Man { .. } => Ok(ExitCode::SUCCESS),
         Command::Throttle(cmd) => throttle::run(cmd, &settings).await,
@@ -63,12 +63,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// True when `e` comes from writing to a closed pipe (`passbridge … | head`):
 /// the reader has what it wanted, so this is no error to report.
+///
+/// Only a bare `io::Error` (what `writeln!(out, …)?` returns) counts; a
+/// broken pipe deep inside a database or HTTP error is a real failure.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// The error and its causes on one line, `a: b: c`, each cause once.

@@ -475,3 +475,17 @@ fn serve_logs_its_version_commit_and_build_date_at_start_up() {
     assert_eq!(fields["commit"], passbridge::build_info::COMMIT);
     assert_eq!(fields["build_date"], passbridge::build_info::BUILD_DATE);
 }
+
+#[test]
+fn only_a_write_to_a_closed_pipe_counts_as_one() {
+    use passbridge::cmd::is_broken_pipe;
+    let pipe = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+    assert!(is_broken_pipe(&anyhow::Error::new(pipe())));
+    assert!(is_broken_pipe(
+        &anyhow::Error::new(pipe()).context("writing the report")
+    ));
+    // A socket's broken pipe inside another error is a failure to report.
+    let wrapped = anyhow::Error::new(sqlx::Error::Io(pipe()));
+    assert!(!is_broken_pipe(&wrapped));
+    assert!(!is_broken_pipe(&anyhow::anyhow!("Broken pipe")));
+}

@@ -6,7 +6,7 @@
 use std::io::Cursor;
 use std::process::ExitCode;
 
-use passbridge::cmd::hook::{execute, HookCommand, HookContext, OrgArgs};
+use passbridge::cmd::hook::{execute, ConfiguredSecrets, HookCommand, HookContext, OrgArgs};
 use passbridge::db::DbKind;
 use secrecy::ExposeSecret;
 
@@ -70,6 +70,7 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
         client: client(&stand),
         secret: Some(app.secret.clone()),
         header: "Authorization".into(),
+        configured: ConfiguredSecrets::default(),
     };
     let url = format!("{}/hooks/password-import", app.address);
 
@@ -200,6 +201,7 @@ async fn a_generated_secret_is_printed_once_and_is_what_okta_sends() {
         client: client(&stand),
         secret: None,
         header: "X-Passbridge-Secret".into(),
+        configured: ConfiguredSecrets::default(),
     };
     // Act
     let (result, out) = hook(&ctx, register(&target.url, false), "").await;
@@ -329,6 +331,7 @@ async fn secret_okta_sends(stand: &passbridge::dev_okta::StandIn, target: &TestH
         client: client(stand),
         secret: None,
         header: "Authorization".into(),
+        configured: ConfiguredSecrets::default(),
     };
     let id = stand.hooks()[0].id.clone();
     let (result, out) = hook(
@@ -396,12 +399,34 @@ async fn register_uses_the_secret_serve_uses_replace_keeps_it_and_rotation_has_n
         &["register", "--replace", "--rotate-secret", "--url", &moved],
     );
     assert!(rotation.status.success(), "{}", stderr(&rotation));
-    let both = exported_secret(&stdout(&rotation));
-    let (new, kept) = both.split_once(',').expect("new,old");
-    assert_eq!(kept, old);
+    let line = exported_secret(&stdout(&rotation));
+    let new = line
+        .strip_prefix('"')
+        .and_then(|l| l.strip_suffix(",$PASSBRIDGE_HOOK_SECRET\""))
+        .unwrap_or_else(|| panic!("\"new,$PASSBRIDGE_HOOK_SECRET\": {line}"))
+        .to_owned();
     assert!(new.len() >= 40 && new != old, "{new}");
-    assert_eq!(stdout(&rotation).matches(new).count(), 1, "printed once");
+    assert_eq!(stdout(&rotation).matches(&new).count(), 1, "printed once");
+    assert!(
+        !stdout(&rotation).contains(old),
+        "the current secret is not printed"
+    );
     assert_eq!(secret_okta_sends(&stand, &target).await, old, "no gap");
+    // What the shell makes of that line.
+    let both = format!("{new},{old}");
+
+    // A second rotation before the first is finished is refused.
+    let again = hook_cli(
+        &stand,
+        &[("PASSBRIDGE_HOOK_SECRET", &both)],
+        &["register", "--replace", "--rotate-secret", "--url", &moved],
+    );
+    assert_eq!(again.status.code(), Some(2), "{}", stdout(&again));
+    assert!(
+        stderr(&again).contains("rotation is under way"),
+        "{}",
+        stderr(&again)
+    );
 
     // serve now accepts both; --replace with that value switches Okta to the new one.
     let switched = hook_cli(
@@ -505,4 +530,48 @@ async fn hook_delete_without_a_terminal_needs_yes() {
         stdout(&deleted)
     );
     assert!(stand.hooks().is_empty());
+}
+
+#[tokio::test]
+async fn hook_delete_on_a_terminal_deletes_only_after_yes() {
+    // Arrange
+    let target = TestHook::start(HookMode::Password("pw".into())).await;
+    let stand = standin(|_| {}).await;
+    let ctx = HookContext {
+        client: client(&stand),
+        secret: Some("terminal-delete-secret-0123456789".into()),
+        header: "Authorization".into(),
+        configured: ConfiguredSecrets::default(),
+    };
+    let (result, _) = hook(&ctx, register(&target.url, false), "").await;
+    result.unwrap();
+    let id = stand.hooks()[0].id.clone();
+    let delete = || HookCommand::Delete {
+        id: id.clone(),
+        yes: false,
+        org: OrgArgs::default(),
+    };
+    let on_terminal = |answer: &str| {
+        let mut out = Vec::new();
+        let mut input = Cursor::new(answer.as_bytes().to_vec());
+        let cmd = delete();
+        let ctx = &ctx;
+        async move {
+            let result = execute(cmd, ctx, &mut out, &mut input, true).await;
+            (result, String::from_utf8(out).unwrap())
+        }
+    };
+    // Act
+    let (declined, declined_out) = on_terminal("no\n").await;
+    let after_decline = stand.hooks().len();
+    let (accepted, accepted_out) = on_terminal("yes\n").await;
+    // Assert
+    assert_eq!(declined.unwrap(), ExitCode::from(1), "{declined_out}");
+    assert!(
+        declined_out.contains(&id) && declined_out.contains("Type yes to delete"),
+        "{declined_out}"
+    );
+    assert_eq!(after_decline, 1, "kept after `no`");
+    assert_eq!(accepted.unwrap(), ExitCode::SUCCESS, "{accepted_out}");
+    assert!(stand.hooks().is_empty(), "{accepted_out}");
 }
