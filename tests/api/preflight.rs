@@ -166,25 +166,76 @@ async fn read_only_ledger(dir: &std::path::Path) -> DatabaseUrl {
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_read_only_ledger_fails_naming_ledger_url() {
-    let db = TestDb::create(DbKind::Sqlite).await.unwrap();
+/// A migrated ledger on `db`'s server, and a URL for a user that may read
+/// it and create tables (so opening and migrating work) but not insert.
+async fn read_only_ledger_on_server(db: &TestDb) -> (DatabaseUrl, String) {
+    let ledger = Ledger::connect(&db.url).await.unwrap();
+    ledger.pool().close().await;
+    let pool = db.pool().await;
+    let user = format!("pb_ro_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let mut url = url::Url::parse(db.url.expose()).unwrap();
+    let name = url.path().trim_start_matches('/').to_owned();
+    let grants = match db.kind() {
+        DbKind::Postgres => vec![
+            format!("CREATE ROLE {user} LOGIN"),
+            format!("GRANT CONNECT ON DATABASE {name} TO {user}"),
+            format!("GRANT USAGE, CREATE ON SCHEMA public TO {user}"),
+            format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {user}"),
+        ],
+        _ => vec![
+            format!("CREATE USER '{user}'@'%'"),
+            format!("GRANT SELECT, CREATE ON {name}.* TO '{user}'@'%'"),
+        ],
+    };
+    for sql in grants {
+        sqlx::query(&sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    url.set_username(&user).unwrap();
+    (url.as_str().parse().unwrap(), user)
+}
+
+async fn a_ledger_that_refuses_writes_fails(kind: DbKind) {
+    let Some(db) = TestDb::create(kind).await else {
+        return;
+    };
     db.create_users_table().await;
     let dir = tempfile::tempdir().unwrap();
+    let (ledger, user) = match kind {
+        DbKind::Sqlite => (read_only_ledger(dir.path()).await, None),
+        _ => {
+            let (url, user) = read_only_ledger_on_server(&db).await;
+            (url, Some(user))
+        }
+    };
     let mut settings = test_settings(&db, &random_secret());
-    settings.ledger.url = Some(read_only_ledger(dir.path()).await);
+    settings.ledger.url = Some(ledger);
     let report = preflight::run(&settings).await;
     assert!(report.legacy.as_ref().unwrap().is_ok());
     let failure = report.ledger.unwrap_err();
+    // It opens (migrations are applied), and the write probe catches it.
     assert!(
-        matches!(
-            failure.problem,
-            Problem::LedgerWrite(_) | Problem::LedgerOpen(_)
-        ),
+        matches!(failure.problem, Problem::LedgerWrite(_)),
         "{failure}"
     );
     assert!(failure.to_string().starts_with("ledger.url: "), "{failure}");
     assert!(!failure.problem.is_legacy());
+    if let Some(user) = user {
+        // Best effort: leave no login behind on the shared server.
+        let pool = db.pool().await;
+        let cleanup = match kind {
+            DbKind::Postgres => vec![format!("DROP OWNED BY {user}"), format!("DROP ROLE {user}")],
+            _ => vec![format!("DROP USER '{user}'@'%'")],
+        };
+        for sql in cleanup {
+            let _ = sqlx::query(&sql).execute(&pool).await;
+        }
+        pool.close().await;
+    }
+}
+
+on_every_db! {
+    read_only_ledger => a_ledger_that_refuses_writes_fails;
 }
 
 #[tokio::test]
