@@ -483,3 +483,50 @@ async fn hook_test_is_not_a_migration_and_a_real_sign_in_is() {
     assert_eq!(migrated[0].username, "h@example.com");
     assert_eq!(migrated[0].verified_calls, 1);
 }
+
+async fn rows_from_before_the_origin_column_count_as_okta(kind: DbKind) {
+    let Some(db) = TestDb::create(kind).await else {
+        return;
+    };
+    // The ledger as it was before origin: only the earlier migrations.
+    let earlier = tempfile::tempdir().unwrap();
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for entry in std::fs::read_dir(&migrations).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "20261202000001" {
+            std::fs::copy(&path, earlier.path().join(&name)).unwrap();
+        }
+    }
+    let pool = db.pool().await;
+    sqlx::migrate::Migrator::new(earlier.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let insert = placeholders(
+        kind,
+        "INSERT INTO hook_calls (id, username, verdict, reason, latency_ms, created_at) \
+         VALUES (?, ?, 'VERIFIED', 'verified', 5, '2026-11-30T10:00:00.000000Z')",
+    );
+    sqlx::query(&insert)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind("old@example.com")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    // Today's ledger applies the origin migration over it.
+    let ledger = Ledger::connect(&db.url).await.unwrap();
+    let calls = ledger.hook_calls_for("old@example.com").await.unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].origin, Origin::Okta);
+    let migrated = ledger.migrated_users().await.unwrap();
+    assert_eq!(migrated.len(), 1, "{migrated:?}");
+    assert_eq!(migrated[0].username, "old@example.com");
+}
+
+on_every_db! {
+    origin_migration => rows_from_before_the_origin_column_count_as_okta;
+}
