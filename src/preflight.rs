@@ -71,14 +71,15 @@ pub struct Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {} ({}); fix: {}",
-            self.problem.key(),
-            self.problem,
-            self.target,
-            self.problem.fix()
-        )
+        let problem = self.problem.to_string();
+        let key = self.problem.key();
+        let fix = self.problem.fix();
+        // Some driver errors already name the database; say it once.
+        if problem.contains(&self.target) {
+            write!(f, "{key}: {problem}; fix: {fix}")
+        } else {
+            write!(f, "{key}: {problem} ({}); fix: {fix}", self.target)
+        }
     }
 }
 

@@ -166,25 +166,76 @@ async fn read_only_ledger(dir: &std::path::Path) -> DatabaseUrl {
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_read_only_ledger_fails_naming_ledger_url() {
-    let db = TestDb::create(DbKind::Sqlite).await.unwrap();
+/// A migrated ledger on `db`'s server, and a URL for a user that may read
+/// it and create tables (so opening and migrating work) but not insert.
+async fn read_only_ledger_on_server(db: &TestDb) -> (DatabaseUrl, String) {
+    let ledger = Ledger::connect(&db.url).await.unwrap();
+    ledger.pool().close().await;
+    let pool = db.pool().await;
+    let user = format!("pb_ro_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let mut url = url::Url::parse(db.url.expose()).unwrap();
+    let name = url.path().trim_start_matches('/').to_owned();
+    let grants = match db.kind() {
+        DbKind::Postgres => vec![
+            format!("CREATE ROLE {user} LOGIN"),
+            format!("GRANT CONNECT ON DATABASE {name} TO {user}"),
+            format!("GRANT USAGE, CREATE ON SCHEMA public TO {user}"),
+            format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {user}"),
+        ],
+        _ => vec![
+            format!("CREATE USER '{user}'@'%'"),
+            format!("GRANT SELECT, CREATE ON {name}.* TO '{user}'@'%'"),
+        ],
+    };
+    for sql in grants {
+        sqlx::query(&sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    url.set_username(&user).unwrap();
+    (url.as_str().parse().unwrap(), user)
+}
+
+async fn a_ledger_that_refuses_writes_fails(kind: DbKind) {
+    let Some(db) = TestDb::create(kind).await else {
+        return;
+    };
     db.create_users_table().await;
     let dir = tempfile::tempdir().unwrap();
+    let (ledger, user) = match kind {
+        DbKind::Sqlite => (read_only_ledger(dir.path()).await, None),
+        _ => {
+            let (url, user) = read_only_ledger_on_server(&db).await;
+            (url, Some(user))
+        }
+    };
     let mut settings = test_settings(&db, &random_secret());
-    settings.ledger.url = Some(read_only_ledger(dir.path()).await);
+    settings.ledger.url = Some(ledger);
     let report = preflight::run(&settings).await;
     assert!(report.legacy.as_ref().unwrap().is_ok());
     let failure = report.ledger.unwrap_err();
+    // It opens (migrations are applied), and the write probe catches it.
     assert!(
-        matches!(
-            failure.problem,
-            Problem::LedgerWrite(_) | Problem::LedgerOpen(_)
-        ),
+        matches!(failure.problem, Problem::LedgerWrite(_)),
         "{failure}"
     );
     assert!(failure.to_string().starts_with("ledger.url: "), "{failure}");
     assert!(!failure.problem.is_legacy());
+    if let Some(user) = user {
+        // Best effort: leave no login behind on the shared server.
+        let pool = db.pool().await;
+        let cleanup = match kind {
+            DbKind::Postgres => vec![format!("DROP OWNED BY {user}"), format!("DROP ROLE {user}")],
+            _ => vec![format!("DROP USER '{user}'@'%'")],
+        };
+        for sql in cleanup {
+            let _ = sqlx::query(&sql).execute(&pool).await;
+        }
+        pool.close().await;
+    }
+}
+
+on_every_db! {
+    read_only_ledger => a_ledger_that_refuses_writes_fails;
 }
 
 #[tokio::test]
@@ -444,4 +495,51 @@ async fn hook_test_is_not_a_migration_and_a_real_sign_in_is() {
     assert_eq!(migrated.len(), 1);
     assert_eq!(migrated[0].username, "h@example.com");
     assert_eq!(migrated[0].verified_calls, 1);
+}
+
+async fn rows_from_before_the_origin_column_count_as_okta(kind: DbKind) {
+    let Some(db) = TestDb::create(kind).await else {
+        return;
+    };
+    // The ledger as it was before origin: only the earlier migrations.
+    let earlier = tempfile::tempdir().unwrap();
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for entry in std::fs::read_dir(&migrations).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "20261202000001" {
+            std::fs::copy(&path, earlier.path().join(&name)).unwrap();
+        }
+    }
+    let pool = db.pool().await;
+    sqlx::migrate::Migrator::new(earlier.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let insert = placeholders(
+        kind,
+        "INSERT INTO hook_calls (id, username, verdict, reason, latency_ms, created_at) \
+         VALUES (?, ?, 'VERIFIED', 'verified', 5, '2026-11-30T10:00:00.000000Z')",
+    );
+    sqlx::query(&insert)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind("old@example.com")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    // Today's ledger applies the origin migration over it.
+    let ledger = Ledger::connect(&db.url).await.unwrap();
+    let calls = ledger.hook_calls_for("old@example.com").await.unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].origin, Origin::Okta);
+    let migrated = ledger.migrated_users().await.unwrap();
+    assert_eq!(migrated.len(), 1, "{migrated:?}");
+    assert_eq!(migrated[0].username, "old@example.com");
+}
+
+on_every_db! {
+    origin_migration => rows_from_before_the_origin_column_count_as_okta;
 }
