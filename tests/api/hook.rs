@@ -196,7 +196,38 @@ async fn unusable_hashes_are_unverified_with_a_reason(kind: DbKind) {
     assert_eq!(app.reasons("typo@example.com").await, ["unsupported_hash"]);
 }
 
+/// The login is only ever a bind parameter: SQL in it matches no row, on
+/// every engine, and the right password of another user does not help.
+async fn sql_in_the_login_is_only_data(kind: DbKind) {
+    let Some(app) = spawn_app(kind).await else {
+        return;
+    };
+    app.db
+        .insert_user(
+            "ann@example.com",
+            &hex_sha256("right-one"),
+            None,
+            Some("hex_sha256"),
+        )
+        .await;
+    for login in [
+        "' OR '1'='1",
+        "ann@example.com' --",
+        "x'; DROP TABLE users; --",
+        "\" OR \"\"=\"",
+    ] {
+        assert_eq!(app.verdict(login, "right-one").await, "UNVERIFIED", "{login}");
+        assert_eq!(app.reasons(login).await, ["unknown_user"], "{login}");
+    }
+    // The table is still there and the real user still signs in.
+    assert_eq!(
+        app.verdict("ann@example.com", "right-one").await,
+        "VERIFIED"
+    );
+}
+
 on_every_db! {
+    sql_injection => sql_in_the_login_is_only_data;
     okta_sample => okta_sample_is_verified;
     wrong_and_unknown => wrong_password_and_unknown_user_are_unverified;
     write_back => write_back_marks_the_legacy_row;
