@@ -206,6 +206,9 @@ pub struct HookSettings {
     /// How long in-flight requests may take to finish after SIGTERM.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// A stored hash whose scheme and parameters unknown-user verifications
+    /// imitate, instead of following the rows recently looked up.
+    pub dummy_hash: Option<String>,
 }
 
 impl Default for HookSettings {
@@ -220,6 +223,7 @@ impl Default for HookSettings {
             max_failures_per_user: 10,
             failure_window: Duration::from_secs(15 * 60),
             shutdown_grace: Duration::from_secs(10),
+            dummy_hash: None,
         }
     }
 }
@@ -439,6 +443,13 @@ const ENV_VARS: &[EnvVar] = &[
         name: "PASSBRIDGE_HOOK_BUDGET",
         apply: |s, v| {
             s.hook.budget = parse_duration(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HOOK_DUMMY_HASH",
+        apply: |s, v| {
+            s.hook.dummy_hash = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
             Ok(())
         },
     },

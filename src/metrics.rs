@@ -56,6 +56,8 @@ pub struct Metrics {
     pub dependency_errors: Family<DependencyLabels, Counter>,
     /// Verifications queued or running.
     pub verifications_in_flight: Gauge,
+    /// Verifications refused or dropped because they could not finish in time.
+    pub hook_overloaded: Counter,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -107,7 +109,14 @@ impl Metrics {
             "Verifications queued or running",
             verifications_in_flight.clone(),
         );
+        let hook_overloaded = Counter::default();
+        registry.register(
+            "hook_overloaded",
+            "Verifications refused or dropped because they could not finish within the deadline",
+            hook_overloaded.clone(),
+        );
         Arc::new(Self {
+            hook_overloaded,
             registry,
             hook_answers,
             hook_rejections,

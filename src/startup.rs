@@ -16,7 +16,6 @@ use axum::{Json, Router};
 use secrecy::SecretString;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -25,17 +24,14 @@ use tracing::{error, info, warn};
 
 use crate::config::Settings;
 use crate::db::PoolSettings;
-use crate::hash::StoredHash;
 use crate::hook::auth::HookAuth;
 use crate::hook::error::HookError;
 use crate::hook::throttle::FailureThrottle;
+use crate::hook::verifier::Verifier;
 use crate::ledger::Ledger;
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-
-/// bcrypt cost of the dummy hash verified for unknown users.
-const DUMMY_BCRYPT_COST: u32 = 10;
 
 /// A built, bound, not yet running service.
 pub struct Application {
@@ -139,11 +135,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .with_context(|| format!("ledger database {ledger_url} (set PASSBRIDGE_LEDGER_URL)"))?;
     let auth =
         HookAuth::new(&settings.hook.header, &settings.hook.secrets).context("hook.header")?;
-    let dummy_hash = tokio::task::spawn_blocking(dummy_hash)
-        .await
-        .context("dummy hash task")??;
+    let metrics = Metrics::new();
+    let verifier = Verifier::new(&settings, Arc::clone(&metrics))?;
     Ok(AppState {
-        verify_slots: Arc::new(Semaphore::new(settings.hook.max_concurrent_verifications)),
+        verifier,
         throttle: Arc::new(FailureThrottle::new(
             settings.hook.max_failures_per_user,
             settings.hook.failure_window,
@@ -152,18 +147,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         legacy,
         ledger,
         auth: Arc::new(auth),
-        metrics: Metrics::new(),
-        dummy_hash: Arc::new(dummy_hash),
+        metrics,
     })
-}
-
-/// A bcrypt hash of a random password, of the cost legacy web apps typically use.
-fn dummy_hash() -> anyhow::Result<StoredHash> {
-    use rand::RngCore;
-    let mut secret = [0u8; 24];
-    rand::thread_rng().fill_bytes(&mut secret);
-    let hashed = bcrypt::hash(secret, DUMMY_BCRYPT_COST).context("creating the dummy hash")?;
-    StoredHash::parse(&hashed, &crate::hash::Limits::default()).context("parsing the dummy hash")
 }
 
 /// The whole HTTP surface, with its middleware.

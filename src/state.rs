@@ -2,12 +2,10 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-
 use crate::config::Settings;
-use crate::hash::StoredHash;
 use crate::hook::auth::HookAuth;
 use crate::hook::throttle::FailureThrottle;
+use crate::hook::verifier::Verifier;
 use crate::ledger::Ledger;
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
@@ -25,10 +23,8 @@ pub struct AppState {
     pub auth: Arc<HookAuth>,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
-    /// Bounds verifications running on the blocking pool.
-    pub verify_slots: Arc<Semaphore>,
-    /// Verified against for unknown users, so timing does not reveal which logins exist.
-    pub dummy_hash: Arc<StoredHash>,
+    /// Admission-controlled verification, and the unknown-user look-alikes.
+    pub verifier: Arc<Verifier>,
     /// Per-username failure throttle.
     pub throttle: Arc<FailureThrottle>,
 }

@@ -344,10 +344,7 @@ fn build(spec: &Spec, params: &BTreeMap<String, String>, limits: &Limits) -> Opt
             };
             let salt = bcrypt64(16, 0);
             let spare = if len == 43 { 2 } else { 4 };
-            let s = format!(
-                "${id}$rounds={rounds}${salt}${}",
-                crypt64(len, spare, true)
-            );
+            let s = format!("${id}$rounds={rounds}${salt}${}", crypt64(len, spare, true));
             StoredHash::parse_as(*scheme, &s, &none, limits).ok()
         }
         Spec::Digest { scheme, salt } => {
@@ -542,7 +539,8 @@ mod tests {
 
     #[test]
     fn argon2_units_are_memory_times_passes() {
-        let h = parse("$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG");
+        let h =
+            parse("$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG");
         let w = h.work();
         assert_eq!(w.family, "argon2");
         assert!((w.units - 65536.0 * 3.0).abs() < 1e-9);

@@ -1,5 +1,5 @@
-//! parse → authenticate → look up → verify (blocking pool, bounded, within
-//! the budget) → record → answer. Every path ends in a 200 with a verdict,
+//! parse → authenticate → look up → verify (admission-controlled worker
+//! pool, see [`super::verifier`]) → record → answer. Every path ends in a 200 with a verdict,
 //! except requests refused by [`super::error::HookError`].
 
 use std::sync::Arc;
@@ -15,11 +15,11 @@ use super::auth::HookCaller;
 use super::error::HookError;
 use super::extract::HookJson;
 use super::protocol::{CredentialVerdict, HookRequest, HookResponse, EVENT_TYPE};
+use super::verifier::Checked;
 use crate::hash::{HashError, Hints, StoredHash, Verdict};
 use crate::ledger::HookCall;
-use crate::metrics::{SchemeLabels, VerdictLabels};
+use crate::metrics::VerdictLabels;
 use crate::state::AppState;
-use crate::telemetry::spawn_blocking_in_span;
 
 /// How long the ledger write may add to an answer: with the default 2.5 s
 /// budget the worst case stays under Okta's 3 s timeout.
@@ -47,6 +47,9 @@ pub mod reason {
     pub const THROTTLED: &str = "throttled";
     /// The answer would not fit in the budget.
     pub const TIMEOUT: &str = "timeout";
+    /// Refused before hashing: the verification queue could not finish it
+    /// before the deadline.
+    pub const OVERLOADED: &str = "overloaded";
 }
 
 /// What the hook decided, before it is recorded and sent.
@@ -191,7 +194,7 @@ async fn decide(
     let Some(user) = user else {
         // Same work as a real verification, so a caller cannot tell unknown
         // logins from wrong passwords by timing.
-        let _ = verify_blocking(state, Arc::clone(&state.dummy_hash), password, deadline).await;
+        let _ = state.verifier.verify_dummy(password, deadline).await;
         return Outcome::unverified(reason::UNKNOWN_USER, None);
     };
     let settings = &state.settings;
@@ -219,9 +222,13 @@ async fn decide(
         }
     };
     let scheme = stored.scheme().as_str();
-    let result = verify_blocking(state, Arc::new(stored), password, deadline).await;
-    match result {
-        Some(Ok(Verdict::Match)) => {
+    state.verifier.note_real(&stored);
+    match state
+        .verifier
+        .verify(Arc::new(stored), password, deadline)
+        .await
+    {
+        Checked::Done(Ok(Verdict::Match)) => {
             state.throttle.record_success(username);
             write_back(state, username).await;
             Outcome {
@@ -230,15 +237,29 @@ async fn decide(
                 scheme: Some(scheme),
             }
         }
-        Some(Ok(Verdict::Mismatch)) => {
+        Checked::Done(Ok(Verdict::Mismatch)) => {
             state.throttle.record_failure(username);
             Outcome::unverified(reason::WRONG_PASSWORD, Some(scheme))
         }
-        Some(Err(e)) => {
+        Checked::Done(Err(e)) => {
             warn!(error = %e, scheme, "verification failed; answering UNVERIFIED");
             Outcome::unverified(reason_for(&e), Some(scheme))
         }
-        None => Outcome::unverified(reason::TIMEOUT, Some(scheme)),
+        Checked::Overloaded => {
+            warn!(
+                scheme,
+                "verification could not finish before the deadline; answering UNVERIFIED"
+            );
+            Outcome::unverified(reason::OVERLOADED, Some(scheme))
+        }
+        Checked::TooCostly => {
+            warn!(
+                scheme,
+                "stored hash would take longer than the budget to verify; answering UNVERIFIED"
+            );
+            Outcome::unverified(reason::COST_TOO_HIGH, Some(scheme))
+        }
+        Checked::TimedOut => Outcome::unverified(reason::TIMEOUT, Some(scheme)),
     }
 }
 
@@ -249,44 +270,6 @@ fn reason_for(e: &HashError) -> &'static str {
         "password_too_long" => reason::PASSWORD_TOO_LONG,
         _ => reason::MALFORMED_HASH,
     }
-}
-
-/// Verifies on the blocking pool, at most `max_concurrent_verifications` at
-/// once. `None` when no slot frees up or the work does not finish by `deadline`.
-async fn verify_blocking(
-    state: &AppState,
-    stored: Arc<StoredHash>,
-    password: SecretString,
-    deadline: Instant,
-) -> Option<Result<Verdict, HashError>> {
-    let deadline = tokio::time::Instant::from_std(deadline);
-    let metrics = Arc::clone(&state.metrics);
-    let limits = state.settings.hash.limits;
-    metrics.verifications_in_flight.inc();
-    let result = tokio::time::timeout_at(deadline, async {
-        let permit = Arc::clone(&state.verify_slots).acquire_owned().await.ok()?;
-        let scheme = stored.scheme().as_str();
-        let task = spawn_blocking_in_span(move || {
-            // The permit lives as long as the hashing, even if the caller gave up waiting.
-            let _permit = permit;
-            let started = Instant::now();
-            let verdict = stored.verify(&password, &limits);
-            (verdict, started.elapsed())
-        });
-        let (verdict, took) = task.await.ok()?;
-        metrics
-            .verify_seconds
-            .get_or_create(&SchemeLabels {
-                scheme: scheme.to_owned(),
-            })
-            .observe(took.as_secs_f64());
-        Some(verdict)
-    })
-    .await
-    .ok()
-    .flatten();
-    state.metrics.verifications_in_flight.dec();
-    result
 }
 
 /// Runs the admin's write-back statement after VERIFIED. A failure is logged

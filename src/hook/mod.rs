@@ -6,6 +6,7 @@ pub mod extract;
 pub mod handler;
 pub mod protocol;
 pub mod throttle;
+pub mod verifier;
 
 use axum::routing::post;
 use axum::Router;

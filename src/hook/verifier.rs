@@ -1,0 +1,561 @@
+//! Admission control for password verification: a bounded queue in front of
+//! a fixed pool of hash worker threads.
+//!
+//! Every verification has a deadline. Before it is queued, the expected
+//! queue wait plus its own estimated cost must fit before the deadline, or it
+//! is refused at once (`overloaded`); a hash whose estimate alone exceeds the
+//! budget is refused outright (`cost_too_high`). A worker drops a job that
+//! can no longer finish in time instead of hashing it, so under any load the
+//! workers only do work whose result is used (goodput stays at full speed).
+//! Running hashes cannot be interrupted (the crates are synchronous): the
+//! admission check is what keeps a ceiling row from pinning a core.
+//!
+//! Costs are learned: per shape (scheme + parameters) a moving average of
+//! measured times; for a shape never seen, the family's time per work unit
+//! (see [`crate::hash::Work`]), measured once on a cheap calibration hash.
+//!
+//! Unknown users are verified against a look-alike of recently seen rows
+//! (same scheme and parameters, random salt and digest), so their answers
+//! cost what real ones do.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rand::Rng;
+use secrecy::SecretString;
+use tokio::sync::oneshot;
+
+use crate::config::Settings;
+use crate::hash::{HashError, Hints, Limits, StoredHash, Verdict, Work};
+use crate::metrics::{Metrics, SchemeLabels};
+
+/// Weight of a new measurement in the moving averages.
+const EWMA_WEIGHT: f64 = 0.3;
+/// Shapes remembered by the estimator (rows come from the legacy table, so
+/// this only caps pathological tables).
+const MAX_SHAPES: usize = 4096;
+/// Recent real lookups whose shape the unknown-user path imitates.
+const RECENT_SHAPES: usize = 32;
+/// bcrypt cost of the look-alike used before any real row was seen.
+const DEFAULT_DUMMY_BCRYPT_COST: u32 = 10;
+/// Metric label of unknown-user verifications.
+pub const DUMMY_LABEL: &str = "dummy";
+
+/// How a verification request ended.
+#[derive(Debug)]
+pub enum Checked {
+    /// It ran; the verdict or the hash's own error.
+    Done(Result<Verdict, HashError>),
+    /// Refused before hashing: it could not finish before the deadline.
+    Overloaded,
+    /// Refused before hashing: its estimated cost alone exceeds the budget.
+    TooCostly,
+    /// Admitted, but no answer came back before the deadline.
+    TimedOut,
+}
+
+/// Learned cost per shape and per family.
+#[derive(Default)]
+pub struct Estimator {
+    inner: Mutex<EstimatorState>,
+}
+
+#[derive(Default)]
+struct EstimatorState {
+    /// Seconds, by shape key.
+    shapes: HashMap<String, f64>,
+    /// Seconds per work unit, by family.
+    families: HashMap<String, f64>,
+}
+
+fn ewma(old: Option<f64>, new: f64) -> f64 {
+    match old {
+        Some(old) => old + EWMA_WEIGHT * (new - old),
+        None => new,
+    }
+}
+
+impl Estimator {
+    fn lock(&self) -> MutexGuard<'_, EstimatorState> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Expected time of a hash of `key`'s shape, `None` when neither the shape
+    /// nor its family was ever measured.
+    pub fn estimate(&self, key: &str, work: &Work) -> Option<Duration> {
+        let state = self.lock();
+        let secs = state
+            .shapes
+            .get(key)
+            .copied()
+            .or_else(|| state.families.get(&work.family).map(|spu| spu * work.units))?;
+        Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
+    }
+
+    /// Folds a measured verification into both averages.
+    pub fn observe(&self, key: &str, work: &Work, took: Duration) {
+        let secs = took.as_secs_f64();
+        let mut state = self.lock();
+        if state.shapes.len() >= MAX_SHAPES && !state.shapes.contains_key(key) {
+            state.shapes.clear();
+        }
+        let shape = ewma(state.shapes.get(key).copied(), secs);
+        state.shapes.insert(key.to_owned(), shape);
+        if work.units > 0.0 {
+            let spu = ewma(state.families.get(&work.family).copied(), secs / work.units);
+            state.families.insert(work.family.clone(), spu);
+        }
+    }
+
+    /// Sets a family's time per unit from a calibration (not a shape average).
+    fn calibrate(&self, work: &Work, took: Duration) {
+        if work.units > 0.0 {
+            let spu = took.as_secs_f64() / work.units;
+            self.lock().families.insert(work.family.clone(), spu);
+        }
+    }
+
+    fn knows_family(&self, family: &str) -> bool {
+        self.lock().families.contains_key(family)
+    }
+}
+
+/// Which label a verification is counted under.
+#[derive(Clone, Copy)]
+enum Label {
+    Scheme(&'static str),
+    Dummy,
+}
+
+impl Label {
+    fn as_str(self) -> &'static str {
+        match self {
+            Label::Scheme(s) => s,
+            Label::Dummy => DUMMY_LABEL,
+        }
+    }
+}
+
+enum Finished {
+    Verdict(Result<Verdict, HashError>),
+    Dropped,
+}
+
+struct Job {
+    stored: Arc<StoredHash>,
+    password: SecretString,
+    deadline: Instant,
+    estimate: Duration,
+    key: String,
+    work: Work,
+    label: Label,
+    span: tracing::Span,
+    reply: oneshot::Sender<Finished>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// Sum of the estimates of queued jobs.
+    queued: Duration,
+    /// Per worker: when its current job started and its estimate.
+    running: Vec<Option<(Instant, Duration)>>,
+    closed: bool,
+}
+
+impl Queue {
+    /// Expected wait before a newly queued job starts.
+    fn expected_wait(&self, now: Instant) -> Duration {
+        let running: Duration = self
+            .running
+            .iter()
+            .flatten()
+            .map(|(started, est)| est.saturating_sub(now.saturating_duration_since(*started)))
+            .sum();
+        let workers = u32::try_from(self.running.len().max(1)).unwrap_or(u32::MAX);
+        (self.queued + running) / workers
+    }
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    estimator: Estimator,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Look-alikes for the unknown-user path.
+struct Dummies {
+    /// `hook.dummy_hash`: always this shape.
+    fixed: Option<Arc<StoredHash>>,
+    /// Until a real row was seen.
+    default: Arc<StoredHash>,
+    /// One entry per recent real lookup (so frequent shapes dominate).
+    recent: Mutex<VecDeque<Arc<StoredHash>>>,
+    /// Look-alikes made so far, by the real row's shape key.
+    by_shape: Mutex<HashMap<String, Arc<StoredHash>>>,
+}
+
+/// The verification scheduler. One per service, shared by all requests.
+pub struct Verifier {
+    shared: Arc<Shared>,
+    dummies: Dummies,
+    budget: Duration,
+    /// Hints the legacy rows are parsed with (salt position, encodings).
+    params: BTreeMap<String, String>,
+    /// One calibration at a time, so a burst of first uses measures once.
+    calibrating: tokio::sync::Mutex<()>,
+}
+
+impl Drop for Verifier {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.ready.notify_all();
+    }
+}
+
+impl Verifier {
+    /// Starts `hook.max_concurrent_verifications` worker threads.
+    ///
+    /// # Errors
+    /// `hook.dummy_hash` is not a hash passbridge can parse, or a thread
+    /// cannot be spawned.
+    pub fn new(settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<Arc<Self>> {
+        let workers = settings.hook.max_concurrent_verifications.max(1);
+        let limits = settings.hash.limits;
+        let params = settings.legacy.params.clone();
+        let fixed = match settings.hook.dummy_hash.as_deref() {
+            Some(value) => Some(Arc::new(
+                dummy_from_value(settings, value).context("hook.dummy_hash")?,
+            )),
+            None => None,
+        };
+        let default = StoredHash::bcrypt_look_alike(DEFAULT_DUMMY_BCRYPT_COST)
+            .context("creating the dummy hash")?;
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                running: vec![None; workers],
+                ..Queue::default()
+            }),
+            ready: Condvar::new(),
+            estimator: Estimator::default(),
+            metrics,
+            limits,
+        });
+        for index in 0..workers {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name(format!("passbridge-verify-{index}"))
+                .spawn(move || work(&shared, index))
+                .context("starting a verification worker")?;
+        }
+        Ok(Arc::new(Self {
+            shared,
+            dummies: Dummies {
+                fixed,
+                default: Arc::new(default),
+                recent: Mutex::new(VecDeque::new()),
+                by_shape: Mutex::new(HashMap::new()),
+            },
+            budget: settings.hook.budget,
+            params,
+            calibrating: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// The learned costs.
+    pub fn estimator(&self) -> &Estimator {
+        &self.shared.estimator
+    }
+
+    /// Verifies `password` against a real row, within `deadline`.
+    pub async fn verify(
+        &self,
+        stored: Arc<StoredHash>,
+        password: SecretString,
+        deadline: Instant,
+    ) -> Checked {
+        let label = Label::Scheme(stored.scheme().as_str());
+        self.submit(stored, password, deadline, label).await
+    }
+
+    /// Verifies `password` against a look-alike of recent real rows (or the
+    /// `hook.dummy_hash` shape), through the same queue and admission, so an
+    /// unknown user, a throttled answer and a wrong password cost the same.
+    /// The verdict is meaningless; callers answer UNVERIFIED whatever it is.
+    pub async fn verify_dummy(&self, password: SecretString, deadline: Instant) -> Checked {
+        let dummy = self.dummy();
+        self.submit(dummy, password, deadline, Label::Dummy).await
+    }
+
+    /// The hash the next unknown-user verification would use.
+    pub fn dummy(&self) -> Arc<StoredHash> {
+        if let Some(fixed) = &self.dummies.fixed {
+            return Arc::clone(fixed);
+        }
+        let recent = lock(&self.dummies.recent);
+        if recent.is_empty() {
+            return Arc::clone(&self.dummies.default);
+        }
+        let pick = rand::thread_rng().gen_range(0..recent.len());
+        recent
+            .get(pick)
+            .map_or_else(|| Arc::clone(&self.dummies.default), Arc::clone)
+    }
+
+    /// Remembers the shape of a real row looked up, for the unknown-user path.
+    /// Making a look-alike only parses a generated string (no hashing).
+    pub fn note_real(&self, stored: &StoredHash) {
+        if self.dummies.fixed.is_some() {
+            return;
+        }
+        let key = stored.shape_key();
+        let dummy = {
+            let mut by_shape = lock(&self.dummies.by_shape);
+            match by_shape.get(&key) {
+                Some(d) => Arc::clone(d),
+                None => {
+                    let Some(made) = stored.look_alike(&self.params, &self.shared.limits) else {
+                        return;
+                    };
+                    if by_shape.len() >= MAX_SHAPES {
+                        by_shape.clear();
+                    }
+                    let made = Arc::new(made);
+                    by_shape.insert(key, Arc::clone(&made));
+                    made
+                }
+            }
+        };
+        let mut recent = lock(&self.dummies.recent);
+        if recent.len() >= RECENT_SHAPES {
+            recent.pop_front();
+        }
+        recent.push_back(dummy);
+    }
+
+    /// The estimated time of `stored`, calibrating its family first if it
+    /// was never measured. `None` when the model cannot tell before running it.
+    pub async fn estimate(&self, stored: &StoredHash) -> Option<Duration> {
+        let key = stored.shape_key();
+        let work = stored.work();
+        let estimator = &self.shared.estimator;
+        if let Some(est) = estimator.estimate(&key, &work) {
+            return Some(est);
+        }
+        let cheap = stored.calibration(&self.params)?;
+        let _one_at_a_time = self.calibrating.lock().await;
+        if !estimator.knows_family(&work.family) {
+            let limits = self.shared.limits;
+            let measured = tokio::task::spawn_blocking(move || {
+                let password = SecretString::from("calibration".to_owned());
+                // The fastest of three runs: the least disturbed by other load.
+                (0..3)
+                    .map(|_| {
+                        let started = Instant::now();
+                        let _ = cheap.verify(&password, &limits);
+                        started.elapsed()
+                    })
+                    .min()
+                    .map(|took| (took, cheap.work()))
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some((took, cheap_work)) = measured {
+                estimator.calibrate(&cheap_work, took);
+            }
+        }
+        estimator.estimate(&key, &work)
+    }
+
+    async fn submit(
+        &self,
+        stored: Arc<StoredHash>,
+        password: SecretString,
+        deadline: Instant,
+        label: Label,
+    ) -> Checked {
+        // Unknown to the model: admitted and measured on first use.
+        let estimate = self.estimate(&stored).await.unwrap_or(Duration::ZERO);
+        if estimate > self.budget {
+            return Checked::TooCostly;
+        }
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut queue = self.shared.lock();
+            let now = Instant::now();
+            if now + queue.expected_wait(now) + estimate > deadline {
+                drop(queue);
+                self.shared.metrics.hook_overloaded.inc();
+                return Checked::Overloaded;
+            }
+            queue.queued += estimate;
+            queue.jobs.push_back(Job {
+                key: stored.shape_key(),
+                work: stored.work(),
+                stored,
+                password,
+                deadline,
+                estimate,
+                label,
+                span: tracing::Span::current(),
+                reply,
+            });
+        }
+        self.shared.metrics.verifications_in_flight.inc();
+        self.shared.ready.notify_one();
+        match tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), answer).await {
+            Ok(Ok(Finished::Verdict(v))) => Checked::Done(v),
+            Ok(Ok(Finished::Dropped)) => Checked::Overloaded,
+            Ok(Err(_)) | Err(_) => Checked::TimedOut,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `hook.dummy_hash`: parsed like a legacy row (the configured scheme and
+/// params), then replaced by a fresh look-alike where the model can make one.
+fn dummy_from_value(settings: &Settings, value: &str) -> anyhow::Result<StoredHash> {
+    let limits = settings.hash.limits;
+    let scheme = settings.legacy.scheme.as_deref();
+    let mut hints = Hints {
+        salt: None,
+        username: Some("dummy".to_owned()),
+        params: settings.legacy.params.clone(),
+    };
+    let parsed = StoredHash::parse_with(scheme, value, &hints, &limits).or_else(|_| {
+        // A salted scheme keeps its salt in another column: any salt will do.
+        hints.salt = Some("dummysalt".to_owned());
+        StoredHash::parse_with(scheme, value, &hints, &limits)
+    });
+    let parsed = parsed.map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(parsed
+        .look_alike(&settings.legacy.params, &limits)
+        .unwrap_or(parsed))
+}
+
+/// One worker: takes jobs in order, drops those that can no longer finish
+/// in time, hashes the rest and learns from every measurement.
+fn work(shared: &Shared, index: usize) {
+    loop {
+        let job = {
+            let mut queue = shared.lock();
+            loop {
+                if queue.closed {
+                    return;
+                }
+                if let Some(job) = queue.jobs.pop_front() {
+                    queue.queued = queue.queued.saturating_sub(job.estimate);
+                    if let Some(slot) = queue.running.get_mut(index) {
+                        *slot = Some((Instant::now(), job.estimate));
+                    }
+                    break job;
+                }
+                queue = shared
+                    .ready
+                    .wait(queue)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+        };
+        let started = Instant::now();
+        let finished = if started + job.estimate > job.deadline {
+            shared.metrics.hook_overloaded.inc();
+            Finished::Dropped
+        } else {
+            let verdict = job
+                .span
+                .in_scope(|| job.stored.verify(&job.password, &shared.limits));
+            let took = started.elapsed();
+            shared.estimator.observe(&job.key, &job.work, took);
+            // Counted whether or not the caller is still waiting.
+            shared
+                .metrics
+                .verify_seconds
+                .get_or_create(&SchemeLabels {
+                    scheme: job.label.as_str().to_owned(),
+                })
+                .observe(took.as_secs_f64());
+            Finished::Verdict(verdict)
+        };
+        shared.metrics.verifications_in_flight.dec();
+        if let Some(slot) = shared.lock().running.get_mut(index) {
+            *slot = None;
+        }
+        let _ = job.reply.send(finished);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn work(family: &str, units: f64) -> Work {
+        Work {
+            family: family.to_owned(),
+            units,
+        }
+    }
+
+    #[test]
+    fn unseen_shape_scales_from_its_family() {
+        let e = Estimator::default();
+        assert!(e
+            .estimate("bcrypt|cost=10", &work("bcrypt", 1024.0))
+            .is_none());
+        e.observe(
+            "bcrypt|cost=10",
+            &work("bcrypt", 1024.0),
+            Duration::from_millis(50),
+        );
+        let est = e
+            .estimate("bcrypt|cost=12", &work("bcrypt", 4096.0))
+            .unwrap();
+        assert_eq!(est.as_millis(), 200);
+        // Other families stay unknown.
+        assert!(e.estimate("argon2|m=1", &work("argon2", 1.0)).is_none());
+    }
+
+    #[test]
+    fn moving_average_follows_measurements() {
+        let e = Estimator::default();
+        let w = work("bcrypt", 1024.0);
+        e.observe("k", &w, Duration::from_millis(100));
+        assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 100);
+        e.observe("k", &w, Duration::from_millis(200));
+        // 100 + 0.3 * (200 - 100)
+        assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 130);
+        for _ in 0..40 {
+            e.observe("k", &w, Duration::from_millis(200));
+        }
+        assert!((e.estimate("k", &w).unwrap().as_millis() as i64 - 200).abs() <= 1);
+    }
+
+    #[test]
+    fn expected_wait_counts_queued_and_running_work_per_worker() {
+        let now = Instant::now();
+        let queue = Queue {
+            queued: Duration::from_millis(400),
+            running: vec![Some((now, Duration::from_millis(200))), None],
+            ..Queue::default()
+        };
+        assert_eq!(queue.expected_wait(now), Duration::from_millis(300));
+    }
+}
