@@ -31,13 +31,18 @@ use crate::config::Settings;
 use crate::hash::{HashError, Hints, Limits, StoredHash, Verdict, Work};
 use crate::metrics::{Metrics, SchemeLabels};
 
-/// Weight of a new measurement in the moving averages.
-const EWMA_WEIGHT: f64 = 0.3;
+/// Weight of a new, faster measurement in the moving averages.
+const EWMA_WEIGHT: f64 = 0.2;
+/// Weight of a new, slower one.
+const EWMA_UP_WEIGHT: f64 = 0.5;
 /// Shapes remembered by the estimator (rows come from the legacy table, so
 /// this only caps pathological tables).
 const MAX_SHAPES: usize = 4096;
 /// Recent real lookups whose shape the unknown-user path imitates.
 const RECENT_SHAPES: usize = 32;
+/// Admission plans for hashes running this much slower than estimated (a
+/// busy machine), so admitted work rarely outlives its deadline.
+const SAFETY: f64 = 1.2;
 /// bcrypt cost of the look-alike used before any real row was seen.
 const DEFAULT_DUMMY_BCRYPT_COST: u32 = 10;
 /// Metric label of unknown-user verifications.
@@ -70,8 +75,11 @@ struct EstimatorState {
     families: HashMap<String, f64>,
 }
 
+/// Rises faster than it falls: admitting too much costs timeouts, too little
+/// only a few `overloaded` answers.
 fn ewma(old: Option<f64>, new: f64) -> f64 {
     match old {
+        Some(old) if new > old => old + EWMA_UP_WEIGHT * (new - old),
         Some(old) => old + EWMA_WEIGHT * (new - old),
         None => new,
     }
@@ -398,8 +406,15 @@ impl Verifier {
         {
             let mut queue = self.shared.lock();
             let now = Instant::now();
-            if now + queue.expected_wait(now) + estimate > deadline {
+            let wait = queue.expected_wait(now);
+            if now + wait + estimate.mul_f64(SAFETY) > deadline {
                 drop(queue);
+                tracing::debug!(
+                    estimate_ms = estimate.as_millis(),
+                    wait_ms = wait.as_millis(),
+                    remaining_ms = deadline.saturating_duration_since(now).as_millis(),
+                    "verification refused: it cannot finish before the deadline"
+                );
                 self.shared.metrics.hook_overloaded.inc();
                 return Checked::Overloaded;
             }
@@ -475,7 +490,7 @@ fn work(shared: &Shared, index: usize) {
             }
         };
         let started = Instant::now();
-        let finished = if started + job.estimate > job.deadline {
+        let finished = if started + job.estimate.mul_f64(SAFETY) > job.deadline {
             shared.metrics.hook_overloaded.inc();
             Finished::Dropped
         } else {
@@ -540,8 +555,11 @@ mod tests {
         e.observe("k", &w, Duration::from_millis(100));
         assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 100);
         e.observe("k", &w, Duration::from_millis(200));
-        // 100 + 0.3 * (200 - 100)
-        assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 130);
+        // 100 + 0.5 * (200 - 100): slower measurements count fast.
+        assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 150);
+        e.observe("k", &w, Duration::from_millis(100));
+        // 150 - 0.2 * (150 - 100)
+        assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 140);
         for _ in 0..40 {
             e.observe("k", &w, Duration::from_millis(200));
         }
