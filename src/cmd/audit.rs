@@ -50,6 +50,8 @@ pub struct AuditReport {
     pub problems: BTreeMap<String, Vec<String>>,
     /// Problem kind → count (ids beyond the listed ones are only counted).
     pub problem_counts: BTreeMap<String, u64>,
+    /// Which shapes fit `hook.budget` on this machine.
+    pub budget_fit: Vec<crate::hook::verifier::ShapeFit>,
 }
 
 impl AuditReport {
@@ -150,6 +152,7 @@ pub async fn run(args: AuditArgs, settings: &Settings) -> anyhow::Result<ExitCod
     )
     .await?;
     let mut report = AuditReport::default();
+    let mut fit = crate::hook::verifier::BudgetFit::default();
     let mut rows = sqlx::query(&query).fetch(&pool);
     while let Some(row) = rows.try_next().await.context("reading the legacy table")? {
         let id = row_id(&row, report.rows + 1);
@@ -176,12 +179,18 @@ pub async fn run(args: AuditArgs, settings: &Settings) -> anyhow::Result<ExitCod
             )),
             Err(e) => anyhow::bail!("{e}"),
         };
+        if let Ok(h) = &parsed {
+            fit.note(h, &settings.legacy.params);
+        }
         report.add(id, parsed);
     }
+    let budget = settings.hook.budget;
+    report.budget_fit = fit.evaluate(budget).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         report.print();
+        crate::hook::verifier::print_budget_fit(&report.budget_fit, budget);
     }
     Ok(if report.problem_counts.is_empty() {
         ExitCode::SUCCESS

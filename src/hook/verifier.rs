@@ -517,6 +517,97 @@ fn work(shared: &Shared, index: usize) {
     }
 }
 
+/// Which shapes of a legacy table can be verified within the budget on this
+/// machine, by the same cost model the hook admits with (`hash audit`,
+/// `config check`).
+#[derive(Default)]
+pub struct BudgetFit {
+    shapes: BTreeMap<String, (Work, u64)>,
+    /// One cheap hash per family, to calibrate it.
+    calibrations: BTreeMap<String, StoredHash>,
+}
+
+/// One shape's verdict.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ShapeFit {
+    /// Scheme and parameters (no salt or digest).
+    pub shape: String,
+    /// Rows of this shape.
+    pub rows: u64,
+    /// Estimated verification time in milliseconds, when the model knows the family.
+    pub estimate_ms: Option<f64>,
+    /// Whether it fits `hook.budget` (`None`: not modelled; measured on first use).
+    pub fits: Option<bool>,
+}
+
+impl BudgetFit {
+    /// Counts a parsed row.
+    pub fn note(&mut self, stored: &StoredHash, params: &BTreeMap<String, String>) {
+        let work = stored.work();
+        if !self.calibrations.contains_key(&work.family) {
+            if let Some(cheap) = stored.calibration(params) {
+                self.calibrations.insert(work.family.clone(), cheap);
+            }
+        }
+        let key = stored.shape_key();
+        self.shapes.entry(key).or_insert((work, 0)).1 += 1;
+    }
+
+    /// Calibrates each family (a few milliseconds each, on the blocking
+    /// pool) and estimates every shape against `budget`.
+    pub async fn evaluate(self, budget: Duration) -> Vec<ShapeFit> {
+        let estimator = Arc::new(Estimator::default());
+        let calibrations = self.calibrations;
+        let measuring = Arc::clone(&estimator);
+        let _ = tokio::task::spawn_blocking(move || {
+            let password = SecretString::from("calibration".to_owned());
+            let limits = Limits::default();
+            for cheap in calibrations.values() {
+                let took = (0..3)
+                    .map(|_| {
+                        let started = Instant::now();
+                        let _ = cheap.verify(&password, &limits);
+                        started.elapsed()
+                    })
+                    .min()
+                    .unwrap_or_default();
+                measuring.calibrate(&cheap.work(), took);
+            }
+        })
+        .await;
+        self.shapes
+            .into_iter()
+            .map(|(shape, (work, rows))| {
+                let estimate = estimator.estimate(&shape, &work);
+                let shape = shape.replace('|', " ");
+                ShapeFit {
+                    shape,
+                    rows,
+                    estimate_ms: estimate.map(|e| e.as_secs_f64() * 1000.0),
+                    fits: estimate.map(|e| e.mul_f64(SAFETY) <= budget),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Prints a budget-fit section.
+pub fn print_budget_fit(fits: &[ShapeFit], budget: Duration) {
+    println!(
+        "
+budget fit (hook.budget = {} ms, estimated on this machine):",
+        budget.as_millis()
+    );
+    for f in fits {
+        let (est, verdict) = match (f.estimate_ms, f.fits) {
+            (Some(ms), Some(true)) => (format!("{ms:.1} ms"), "fits"),
+            (Some(ms), _) => (format!("{ms:.1} ms"), "TOO SLOW: answered cost_too_high"),
+            (None, _) => ("?".to_owned(), "not modelled: measured on first use"),
+        };
+        println!("  {:<60} rows {:<8} {est:<12} {verdict}", f.shape, f.rows);
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

@@ -252,3 +252,45 @@ async fn unknown_user_costs_what_a_wrong_password_costs() {
     // Generous: HTTP and SQLite dominate both; the old bcrypt dummy was >10x.
     assert!((0.4..2.5).contains(&ratio), "unknown {u:?} vs wrong {w:?}");
 }
+
+#[tokio::test]
+async fn audit_reports_rows_that_cannot_fit_the_budget() {
+    let fast = bcrypt::hash("pw", 4).unwrap();
+    let db = db_with(&[
+        ("ceiling@example.com", CEILING_ROW, None, None),
+        ("fast@example.com", &fast, None, None),
+    ])
+    .await;
+    let out = assert_cmd::Command::cargo_bin("passbridge")
+        .unwrap()
+        .env("PASSBRIDGE_HOOK_BUDGET", "1s")
+        .args([
+            "hash",
+            "audit",
+            "--json",
+            "--legacy-url",
+            db.url.expose(),
+            "--query",
+            "SELECT email AS id, password_hash, salt, scheme FROM users",
+        ])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fits = report["budget_fit"].as_array().unwrap();
+    let of = |scheme: &str| {
+        fits.iter()
+            .find(|f| f["shape"].as_str().unwrap().starts_with(scheme))
+            .unwrap_or_else(|| panic!("{scheme} in {fits:?}"))
+            .clone()
+    };
+    let ceiling = of("django_pbkdf2_sha256");
+    assert_eq!(ceiling["fits"], false, "{ceiling}");
+    assert!(ceiling["estimate_ms"].as_f64().unwrap() > 1000.0);
+    assert!(ceiling["shape"]
+        .as_str()
+        .unwrap()
+        .contains("iterations=10000000"));
+    let fast = of("bcrypt_2b");
+    assert_eq!(fast["fits"], true, "{fast}");
+    assert_eq!(fast["rows"], 1);
+}
