@@ -43,10 +43,10 @@ fn row(kind: &str, i: usize) -> (String, Option<String>, Option<&'static str>) {
         "pbkdf2" => {
             let mut out = [0u8; 32];
             let salt = hex::encode(salt16);
-            pbkdf2::pbkdf2_hmac::<sha2::Sha256>(pw.as_bytes(), salt.as_bytes(), 600_000, &mut out);
+            pbkdf2::pbkdf2_hmac::<sha2::Sha256>(pw.as_bytes(), salt.as_bytes(), 100_000, &mut out);
             let std = base64::engine::general_purpose::STANDARD;
             (
-                format!("pbkdf2_sha256$600000${salt}${}", std.encode(out)),
+                format!("pbkdf2_sha256$100000${salt}${}", std.encode(out)),
                 None,
                 None,
             )
@@ -62,9 +62,7 @@ fn row(kind: &str, i: usize) -> (String, Option<String>, Option<&'static str>) {
 
 fn seed(kind: &str, n: usize, sql_out: &str, batch_out: &str) {
     let rows: Vec<_> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .map(|i| s.spawn(move || (i, row(kind, i))))
-            .collect();
+        let handles: Vec<_> = (0..n).map(|i| s.spawn(move || (i, row(kind, i)))).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut sql = std::fs::File::create(sql_out).unwrap();
@@ -97,8 +95,15 @@ fn body(user: &str, password: &str) -> serde_json::Value {
 }
 
 fn loopback(url: &str) {
-    let host = url::Url::parse(url).unwrap().host_str().unwrap_or_default().to_owned();
-    assert!(host == "127.0.0.1" || host == "localhost", "loopback targets only");
+    let host = url::Url::parse(url)
+        .unwrap()
+        .host_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        host == "127.0.0.1" || host == "localhost",
+        "loopback targets only"
+    );
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
@@ -182,7 +187,13 @@ async fn load(url: String, secret: String, n: usize, clients: usize, seconds: u6
     );
     println!("  {}", describe("all answers", all));
     println!("  {}", describe("VERIFIED", verified));
-    println!("  {}", describe("UNVERIFIED (overloaded: every password is right)", unverified));
+    println!(
+        "  {}",
+        describe(
+            "UNVERIFIED (overloaded: every password is right)",
+            unverified
+        )
+    );
 }
 
 async fn enumeration(url: String, secret: String, n: usize, rounds: usize) {

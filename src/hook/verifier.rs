@@ -127,9 +127,43 @@ impl Estimator {
         }
     }
 
-    fn knows_family(&self, family: &str) -> bool {
-        self.lock().families.contains_key(family)
+    fn family(&self, family: &str) -> Option<f64> {
+        self.lock().families.get(family).copied()
     }
+
+    fn set_family(&self, family: &str, spu: f64) {
+        self.lock().families.insert(family.to_owned(), spu);
+    }
+
+    fn measured(&self, key: &str) -> bool {
+        self.lock().shapes.contains_key(key)
+    }
+}
+
+/// Seconds per work unit by family, measured on a cheap hash: a property of
+/// the machine, so measured once per process and shared by every service in it.
+fn machine_calibrations() -> &'static Mutex<HashMap<String, f64>> {
+    static CALIBRATIONS: std::sync::OnceLock<Mutex<HashMap<String, f64>>> =
+        std::sync::OnceLock::new();
+    CALIBRATIONS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Times `cheap` (the fastest of three runs: the least disturbed by other
+/// load) and records its family's time per unit. Blocking.
+fn calibrate_blocking(cheap: &StoredHash, limits: &Limits) -> (String, f64) {
+    let password = SecretString::from("calibration".to_owned());
+    let took = (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            let _ = cheap.verify(&password, limits);
+            started.elapsed()
+        })
+        .min()
+        .unwrap_or_default();
+    let work = cheap.work();
+    let spu = took.as_secs_f64() / work.units.max(1.0);
+    lock(machine_calibrations()).insert(work.family.clone(), spu);
+    (work.family, spu)
 }
 
 /// Which label a verification is counted under.
@@ -176,16 +210,27 @@ struct Queue {
 }
 
 impl Queue {
-    /// Expected wait before a newly queued job starts.
+    /// Expected wait before a newly queued job starts: the queued jobs are
+    /// handed, in order, to whichever worker frees up first.
     fn expected_wait(&self, now: Instant) -> Duration {
-        let running: Duration = self
+        let mut free_in: Vec<Duration> = self
             .running
             .iter()
-            .flatten()
-            .map(|(started, est)| est.saturating_sub(now.saturating_duration_since(*started)))
-            .sum();
-        let workers = u32::try_from(self.running.len().max(1)).unwrap_or(u32::MAX);
-        (self.queued + running) / workers
+            .map(|slot| {
+                slot.map_or(Duration::ZERO, |(started, est)| {
+                    est.saturating_sub(now.saturating_duration_since(started))
+                })
+            })
+            .collect();
+        if free_in.is_empty() {
+            return self.queued;
+        }
+        for job in &self.jobs {
+            if let Some(first) = free_in.iter_mut().min() {
+                *first += job.estimate;
+            }
+        }
+        free_in.into_iter().min().unwrap_or_default()
     }
 }
 
@@ -226,6 +271,9 @@ pub struct Verifier {
     params: BTreeMap<String, String>,
     /// One calibration at a time, so a burst of first uses measures once.
     calibrating: tokio::sync::Mutex<()>,
+    /// Workers per core: a modelled estimate (measured alone) is this much
+    /// slower when every worker is busy. Measured shapes already include it.
+    contention: f64,
 }
 
 impl Drop for Verifier {
@@ -263,6 +311,15 @@ impl Verifier {
             metrics,
             limits,
         });
+        // The default dummy is bcrypt: measure the family before the first
+        // request needs it, off the async workers, without delaying start-up.
+        if !lock(machine_calibrations()).contains_key("bcrypt") {
+            if let Some(cheap) = default.calibration(&BTreeMap::new()) {
+                let _ = std::thread::Builder::new()
+                    .name("passbridge-calibrate".to_owned())
+                    .spawn(move || calibrate_blocking(&cheap, &Limits::default()));
+            }
+        }
         for index in 0..workers {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
@@ -281,6 +338,10 @@ impl Verifier {
             budget: settings.hook.budget,
             params,
             calibrating: tokio::sync::Mutex::new(()),
+            contention: {
+                let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                (workers as f64 / cores as f64).max(1.0)
+            },
         }))
     }
 
@@ -361,33 +422,28 @@ impl Verifier {
         let key = stored.shape_key();
         let work = stored.work();
         let estimator = &self.shared.estimator;
+        if estimator.measured(&key) {
+            return estimator.estimate(&key, &work);
+        }
         if let Some(est) = estimator.estimate(&key, &work) {
-            return Some(est);
+            return Some(est.mul_f64(self.contention));
         }
         let cheap = stored.calibration(&self.params)?;
         let _one_at_a_time = self.calibrating.lock().await;
-        if !estimator.knows_family(&work.family) {
+        let known = lock(machine_calibrations()).get(&work.family).copied();
+        if let Some(spu) = known {
+            estimator.set_family(&work.family, spu);
+        } else if estimator.family(&work.family).is_none() {
             let limits = self.shared.limits;
-            let measured = tokio::task::spawn_blocking(move || {
-                let password = SecretString::from("calibration".to_owned());
-                // The fastest of three runs: the least disturbed by other load.
-                (0..3)
-                    .map(|_| {
-                        let started = Instant::now();
-                        let _ = cheap.verify(&password, &limits);
-                        started.elapsed()
-                    })
-                    .min()
-                    .map(|took| (took, cheap.work()))
-            })
-            .await
-            .ok()
-            .flatten();
-            if let Some((took, cheap_work)) = measured {
-                estimator.calibrate(&cheap_work, took);
+            let measured =
+                tokio::task::spawn_blocking(move || calibrate_blocking(&cheap, &limits)).await;
+            if let Ok((family, spu)) = measured {
+                estimator.set_family(&family, spu);
             }
         }
-        estimator.estimate(&key, &work)
+        estimator
+            .estimate(&key, &work)
+            .map(|est| est.mul_f64(self.contention))
     }
 
     async fn submit(
@@ -658,13 +714,30 @@ mod tests {
     }
 
     #[test]
-    fn expected_wait_counts_queued_and_running_work_per_worker() {
+    fn expected_wait_hands_queued_work_to_the_first_free_worker() {
         let now = Instant::now();
-        let queue = Queue {
-            queued: Duration::from_millis(400),
-            running: vec![Some((now, Duration::from_millis(200))), None],
+        let ms = Duration::from_millis;
+        let mut queue = Queue {
+            running: vec![Some((now, ms(200))), None],
             ..Queue::default()
         };
-        assert_eq!(queue.expected_wait(now), Duration::from_millis(300));
+        assert_eq!(queue.expected_wait(now), Duration::ZERO, "a worker is idle");
+        let (reply, _answer) = oneshot::channel();
+        let stored = Arc::new(StoredHash::bcrypt_look_alike(4).unwrap());
+        queue.jobs.push_back(Job {
+            key: stored.shape_key(),
+            work: stored.work(),
+            stored,
+            password: SecretString::from("x".to_owned()),
+            deadline: now,
+            estimate: ms(300),
+            label: Label::Dummy,
+            span: tracing::Span::none(),
+            reply,
+        });
+        // The queued job takes the idle worker; the next starts when the
+        // running one finishes.
+        assert_eq!(queue.expected_wait(now), ms(200));
+        assert_eq!(queue.expected_wait(now + ms(150)), ms(50));
     }
 }
