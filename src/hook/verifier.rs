@@ -43,6 +43,9 @@ const RECENT_SHAPES: usize = 32;
 /// Admission plans for hashes running this much slower than estimated (a
 /// busy machine), so admitted work rarely outlives its deadline.
 const SAFETY: f64 = 1.2;
+/// How often a job refused on its estimate alone may run anyway on an idle
+/// worker, to re-measure.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 /// bcrypt cost of the look-alike used before any real row was seen.
 const DEFAULT_DUMMY_BCRYPT_COST: u32 = 10;
 /// Metric label of unknown-user verifications.
@@ -197,6 +200,8 @@ struct Job {
     label: Label,
     span: tracing::Span,
     reply: oneshot::Sender<Finished>,
+    /// Admitted to re-measure a shape: run even if it may miss its deadline.
+    probe: bool,
 }
 
 #[derive(Default)]
@@ -271,6 +276,8 @@ pub struct Verifier {
     params: BTreeMap<String, String>,
     /// One calibration at a time, so a burst of first uses measures once.
     calibrating: tokio::sync::Mutex<()>,
+    /// When the last re-measuring probe was admitted.
+    last_probe: Mutex<Option<Instant>>,
     /// Workers per core: a modelled estimate (measured alone) is this much
     /// slower when every worker is busy. Measured shapes already include it.
     contention: f64,
@@ -338,6 +345,7 @@ impl Verifier {
             budget: settings.hook.budget,
             params,
             calibrating: tokio::sync::Mutex::new(()),
+            last_probe: Mutex::new(None),
             contention: {
                 let cores = std::thread::available_parallelism().map_or(1, usize::from);
                 (workers as f64 / cores as f64).max(1.0)
@@ -446,6 +454,16 @@ impl Verifier {
             .map(|est| est.mul_f64(self.contention))
     }
 
+    /// At most one probe per second.
+    fn take_probe(&self, now: Instant) -> bool {
+        let mut last = lock(&self.last_probe);
+        if last.is_some_and(|t| now.saturating_duration_since(t) < PROBE_INTERVAL) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+
     async fn submit(
         &self,
         stored: Arc<StoredHash>,
@@ -459,11 +477,17 @@ impl Verifier {
             return Checked::TooCostly;
         }
         let (reply, answer) = oneshot::channel();
+        let probe;
         {
             let mut queue = self.shared.lock();
             let now = Instant::now();
             let wait = queue.expected_wait(now);
-            if now + wait + estimate.mul_f64(SAFETY) > deadline {
+            let fits = now + wait + estimate.mul_f64(SAFETY) <= deadline;
+            // With a worker idle and nothing queued, one job per second runs
+            // anyway and re-measures: a stale estimate cannot refuse all work.
+            let idle = queue.jobs.is_empty() && queue.running.iter().any(Option::is_none);
+            probe = !fits && idle && self.take_probe(now);
+            if !fits && !probe {
                 drop(queue);
                 tracing::debug!(
                     estimate_ms = estimate.as_millis(),
@@ -485,6 +509,7 @@ impl Verifier {
                 label,
                 span: tracing::Span::current(),
                 reply,
+                probe,
             });
         }
         self.shared.metrics.verifications_in_flight.inc();
@@ -546,7 +571,7 @@ fn work(shared: &Shared, index: usize) {
             }
         };
         let started = Instant::now();
-        let finished = if started + job.estimate.mul_f64(SAFETY) > job.deadline {
+        let finished = if !job.probe && started + job.estimate.mul_f64(SAFETY) > job.deadline {
             shared.metrics.hook_overloaded.inc();
             Finished::Dropped
         } else {
@@ -714,6 +739,15 @@ mod tests {
     }
 
     #[test]
+    fn at_most_one_probe_per_interval() {
+        let v = Verifier::new(&Settings::default(), Metrics::new()).unwrap();
+        let now = Instant::now();
+        assert!(v.take_probe(now));
+        assert!(!v.take_probe(now + Duration::from_millis(500)));
+        assert!(v.take_probe(now + PROBE_INTERVAL + Duration::from_millis(1)));
+    }
+
+    #[test]
     fn expected_wait_hands_queued_work_to_the_first_free_worker() {
         let now = Instant::now();
         let ms = Duration::from_millis;
@@ -734,6 +768,7 @@ mod tests {
             label: Label::Dummy,
             span: tracing::Span::none(),
             reply,
+            probe: false,
         });
         // The queued job takes the idle worker; the next starts when the
         // running one finishes.
