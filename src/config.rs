@@ -256,6 +256,9 @@ pub struct HookSettings {
     /// How long in-flight requests may take to finish after SIGTERM.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// A stored hash whose scheme and parameters unknown-user verifications
+    /// imitate, instead of following the rows recently looked up.
+    pub dummy_hash: Option<String>,
 }
 
 impl Default for HookSettings {
@@ -272,6 +275,7 @@ impl Default for HookSettings {
             throttle: ThrottleSettings::default(),
             replay_window: Duration::from_secs(10 * 60),
             shutdown_grace: Duration::from_secs(10),
+            dummy_hash: None,
         }
     }
 }
@@ -649,6 +653,13 @@ const ENV_VARS: &[EnvVar] = &[
         name: "PASSBRIDGE_HOOK_REPLAY_WINDOW",
         apply: |s, v| {
             s.hook.replay_window = parse_duration(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HOOK_DUMMY_HASH",
+        apply: |s, v| {
+            s.hook.dummy_hash = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
             Ok(())
         },
     },

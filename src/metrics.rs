@@ -115,6 +115,8 @@ pub struct Metrics {
     pub throttle_denials: Family<ThrottleLabels, Counter>,
     /// Repeated `eventId`s answered without deciding again.
     pub hook_replays: Family<ReplayLabels, Counter>,
+    /// Verifications refused or dropped because they could not finish in time.
+    pub hook_overloaded: Counter,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -234,7 +236,14 @@ impl Metrics {
             "Repeated eventIds answered with the first answer",
             hook_replays.clone(),
         );
+        let hook_overloaded = Counter::default();
+        registry.register(
+            "hook_overloaded",
+            "Verifications refused or dropped because they could not finish within the deadline",
+            hook_overloaded.clone(),
+        );
         Arc::new(Self {
+            hook_overloaded,
             registry,
             connections_open,
             connections_closed,

@@ -17,7 +17,6 @@ use axum::{Json, Router};
 use secrecy::SecretString;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -26,20 +25,17 @@ use tracing::{error, info, warn};
 
 use crate::config::Settings;
 use crate::db::PoolSettings;
-use crate::hash::StoredHash;
 use crate::hook::auth::HookAuth;
 use crate::hook::error::HookError;
 use crate::hook::replay::ReplayCache;
 use crate::hook::throttle::{Throttle, ThrottleLimits};
+use crate::hook::verifier::Verifier;
 use crate::ledger::{Ledger, Spool};
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
 use crate::readiness::{Probe, Readiness};
 use crate::server::{ConnectionPolicy, Server};
 use crate::state::AppState;
-
-/// bcrypt cost of the dummy hash verified for unknown users.
-const DUMMY_BCRYPT_COST: u32 = 10;
 
 /// Connections the admin listener keeps open at once (it serves operators
 /// and scrapers, not Okta).
@@ -192,11 +188,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let metrics = Metrics::new();
     let spool = Spool::open(settings.spool_dir(), Arc::clone(&metrics));
     spool.spawn_replayer(ledger.clone(), legacy.clone());
-    let dummy_hash = tokio::task::spawn_blocking(dummy_hash)
-        .await
-        .context("dummy hash task")??;
+    let verifier = Verifier::new(&settings, Arc::clone(&metrics))?;
     Ok(AppState {
-        verify_slots: Arc::new(Semaphore::new(settings.hook.max_concurrent_verifications)),
+        verifier,
         throttle: Arc::new(Throttle::new(
             ledger.clone(),
             ThrottleLimits::from_settings(&settings.hook),
@@ -208,18 +202,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         spool,
         auth: Arc::new(auth),
         metrics,
-        dummy_hash: Arc::new(dummy_hash),
         readiness: Readiness::new(),
     })
-}
-
-/// A bcrypt hash of a random password, of the cost legacy web apps typically use.
-fn dummy_hash() -> anyhow::Result<StoredHash> {
-    use rand::RngCore;
-    let mut secret = [0u8; 24];
-    rand::thread_rng().fill_bytes(&mut secret);
-    let hashed = bcrypt::hash(secret, DUMMY_BCRYPT_COST).context("creating the dummy hash")?;
-    StoredHash::parse(&hashed, &crate::hash::Limits::default()).context("parsing the dummy hash")
 }
 
 /// What the hook listener serves: the hook and `/healthz`, nothing else.

@@ -2,14 +2,12 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-
 use crate::config::Settings;
-use crate::hash::StoredHash;
 use crate::hook::auth::HookAuth;
 use crate::hook::handler::Outcome;
 use crate::hook::replay::ReplayCache;
 use crate::hook::throttle::Throttle;
+use crate::hook::verifier::Verifier;
 use crate::ledger::{Ledger, Spool};
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
@@ -30,10 +28,8 @@ pub struct AppState {
     pub auth: Arc<HookAuth>,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
-    /// Bounds verifications running on the blocking pool.
-    pub verify_slots: Arc<Semaphore>,
-    /// Verified against for unknown users, so timing does not reveal which logins exist.
-    pub dummy_hash: Arc<StoredHash>,
+    /// Admission-controlled verification, and the unknown-user look-alikes.
+    pub verifier: Arc<Verifier>,
     /// Attempt limits per legacy row, row and IP, and IP (in the ledger).
     pub throttle: Arc<Throttle>,
     /// Answers by `eventId`, for Okta's retries.

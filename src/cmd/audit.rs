@@ -51,6 +51,8 @@ pub struct AuditReport {
     pub problems: BTreeMap<String, Vec<String>>,
     /// Problem kind → count (ids beyond the listed ones are only counted).
     pub problem_counts: BTreeMap<String, u64>,
+    /// Which shapes fit `hook.budget` on this machine.
+    pub budget_fit: Vec<crate::hook::verifier::ShapeFit>,
 }
 
 impl AuditReport {
@@ -152,6 +154,7 @@ pub async fn run(args: AuditArgs, settings: &Settings) -> anyhow::Result<ExitCod
     )
     .await?;
     let mut report = AuditReport::default();
+    let mut fit = crate::hook::verifier::BudgetFit::default();
     let mut rows = sqlx::query(&query).fetch(&pool);
     while let Some(row) = rows.try_next().await.context("reading the legacy table")? {
         let id = row_id(&row, report.rows + 1);
@@ -178,17 +181,50 @@ pub async fn run(args: AuditArgs, settings: &Settings) -> anyhow::Result<ExitCod
             )),
             Err(e) => anyhow::bail!("{e}"),
         };
+        if let Ok(h) = &parsed {
+            fit.note(h, &settings.legacy.params);
+        }
         report.add(id, parsed);
     }
     let mut out = std::io::stdout();
+    let budget = settings.hook.budget;
+    report.budget_fit = fit.evaluate(budget).await;
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
         report.print(&mut out)?;
+        print_budget_fit(&mut out, &report.budget_fit, budget)?;
     }
     Ok(if report.problem_counts.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The budget-fit section: which stored-hash shapes can be verified within
+/// `hook.budget` on this machine (the hook's own cost model).
+fn print_budget_fit(
+    out: &mut dyn Write,
+    fits: &[crate::hook::verifier::ShapeFit],
+    budget: std::time::Duration,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "\nbudget fit (hook.budget = {} ms, estimated on this machine):",
+        budget.as_millis()
+    )?;
+    for f in fits {
+        let (est, verdict) = match (f.estimate_ms, f.fits) {
+            (Some(ms), Some(true)) => (format!("{ms:.1} ms"), "fits"),
+            (Some(ms), _) => (format!("{ms:.1} ms"), "TOO SLOW: answered cost_too_high"),
+            (None, _) => ("?".to_owned(), "not modelled: measured on first use"),
+        };
+        writeln!(
+            out,
+            "  {:<60} rows {:<8} {est:<12} {verdict}",
+            f.shape, f.rows
+        )?;
+    }
+    Ok(())
 }

@@ -30,6 +30,33 @@ pub enum ConfigCommand {
     },
 }
 
+/// Whether `stored`'s shape can be verified within `hook.budget` here.
+async fn budget_fit(
+    stored: &StoredHash,
+    settings: &Settings,
+    report: &mut impl FnMut(bool, &str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut fit = crate::hook::verifier::BudgetFit::default();
+    fit.note(stored, &settings.legacy.params);
+    for f in fit.evaluate(settings.hook.budget).await {
+        match (f.estimate_ms, f.fits) {
+            (Some(ms), Some(good)) => report(
+                good,
+                &format!(
+                    "{}: estimated {ms:.1} ms per verification, hook.budget {} ms",
+                    f.shape,
+                    settings.hook.budget.as_millis()
+                ),
+            )?,
+            _ => report(
+                true,
+                &format!("{}: cost not modelled; measured on first use", f.shape),
+            )?,
+        }
+    }
+    Ok(())
+}
+
 /// Runs a `config` subcommand. Exit 0 when everything checks out, 1 otherwise.
 ///
 /// # Errors
@@ -100,14 +127,17 @@ pub async fn run(
                         &hints,
                         &settings.hash.limits,
                     ) {
-                        Ok(h) => report(
-                            true,
-                            &format!(
-                                "{probe}: stored hash is {} (okta native: {})",
-                                h.scheme(),
-                                h.okta_native().is_some()
-                            ),
-                        )?,
+                        Ok(h) => {
+                            report(
+                                true,
+                                &format!(
+                                    "{probe}: stored hash is {} (okta native: {})",
+                                    h.scheme(),
+                                    h.okta_native().is_some()
+                                ),
+                            )?;
+                            budget_fit(&h, &settings, &mut report).await?;
+                        }
                         Err(e) => report(false, &format!("{probe}: {e}"))?,
                     }
                 }

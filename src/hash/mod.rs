@@ -29,6 +29,7 @@ mod scheme;
 mod scrypt;
 mod sha1_crypt;
 mod sha_crypt;
+mod shape;
 mod spring;
 mod werkzeug;
 mod yescrypt;
@@ -42,6 +43,7 @@ pub use error::{HashError, Result};
 pub use limits::Limits;
 pub use okta::{OktaDigest, OktaHash, OktaPbkdf2Digest, SaltOrder};
 pub use scheme::{Scheme, SchemeName};
+pub use shape::Work;
 
 /// Outcome of a verification. A wrong password is a normal outcome, not an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

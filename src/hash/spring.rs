@@ -224,7 +224,7 @@ fn secret(hints: &Hints) -> Zeroizing<Vec<u8>> {
 
 /// Decodes Spring's `Hex.encode` output, or Base64 when `encodeHashAsBase64` was set.
 fn hex_or_b64(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         hex(s)
     } else {
         b64(s)

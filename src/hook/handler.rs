@@ -1,5 +1,5 @@
-//! parse → authenticate → look up → verify (blocking pool, bounded, within
-//! the budget) → record → answer. Every path ends in a 200 with a verdict,
+//! parse → authenticate → look up → verify (admission-controlled worker
+//! pool, see [`super::verifier`]) → record → answer. Every path ends in a 200 with a verdict,
 //! except requests refused by [`super::error::HookError`].
 
 use std::sync::Arc;
@@ -19,12 +19,13 @@ use super::extract::HookJson;
 use super::protocol::{CredentialVerdict, HookRequest, HookResponse, EVENT_TYPE};
 use super::replay::{self, Replay};
 use super::throttle::{IpBucket, Reservation, Subject};
+use super::verifier::Checked;
 use crate::hash::{HashError, Hints, StoredHash, Verdict};
 use crate::ledger::{HookCall, HookCallRow, Origin};
-use crate::metrics::{SchemeLabels, ThrottleLabels, VerdictLabels};
+use crate::metrics::{ThrottleLabels, VerdictLabels};
 use crate::server::RequestStarted;
 use crate::state::AppState;
-use crate::telemetry::{spawn_blocking_in_span, Escaped};
+use crate::telemetry::Escaped;
 
 /// The durable record may finish this long after the budget: every answer
 /// leaves within `hook.budget` + this.
@@ -33,6 +34,9 @@ const RECORD_SLACK: Duration = Duration::from_millis(50);
 const LEDGER_TRY: Duration = Duration::from_millis(400);
 /// Time kept back from the ledger attempt for the spool write.
 const SPOOL_RESERVE: Duration = Duration::from_millis(25);
+/// The decision (lookup, throttle, hashing) ends this long before the
+/// deadline, so the durable record of its answer fits in the budget too.
+const RECORD_RESERVE: Duration = Duration::from_millis(50);
 /// How long the best-effort record of a `ledger_unavailable` answer may take.
 const BEST_EFFORT_RECORD: Duration = Duration::from_secs(5);
 
@@ -62,6 +66,9 @@ pub mod reason {
     /// a VERIFIED in time, or the throttle counters in it could not be reached
     /// (the attempt was then not evaluated).
     pub const LEDGER_UNAVAILABLE: &str = "ledger_unavailable";
+    /// Refused before hashing: the verification queue could not finish it
+    /// before the deadline.
+    pub const OVERLOADED: &str = "overloaded";
 }
 
 /// What the hook decided, before it is recorded and sent.
@@ -338,7 +345,7 @@ async fn persist(state: &AppState, row: &HookCallRow, deadline: Instant) -> bool
     }
 }
 
-/// [`decide`] within the budget.
+/// [`decide`] within the budget, less the time its record needs.
 async fn decide_within(
     state: &AppState,
     username: &str,
@@ -346,6 +353,7 @@ async fn decide_within(
     ip: &IpBucket,
     deadline: Instant,
 ) -> Outcome {
+    let deadline = deadline.checked_sub(RECORD_RESERVE).unwrap_or(deadline);
     tokio::time::timeout_at(
         deadline.into(),
         decide(state, username, password, ip, deadline),
@@ -391,21 +399,21 @@ async fn decide(
                 scope = scope.as_str(),
                 "too many attempts; answering UNVERIFIED without verifying the stored hash"
             );
-            let _ = verify_blocking(state, Arc::clone(&state.dummy_hash), password, deadline).await;
+            let _ = state.verifier.verify_dummy(password, deadline).await;
             return Outcome::unverified(reason::THROTTLED, None);
         }
         Reservation::Unavailable => {
             // Fail closed: no guess is evaluated that could not be counted.
             state.metrics.dependency_error("throttle");
             error!("throttle counters unavailable; answering UNVERIFIED");
-            let _ = verify_blocking(state, Arc::clone(&state.dummy_hash), password, deadline).await;
+            let _ = state.verifier.verify_dummy(password, deadline).await;
             return Outcome::unverified(reason::LEDGER_UNAVAILABLE, None);
         }
     };
     let Some(user) = user else {
         // Same work as a real verification, so a caller cannot tell unknown
         // logins from wrong passwords by timing.
-        let _ = verify_blocking(state, Arc::clone(&state.dummy_hash), password, deadline).await;
+        let _ = state.verifier.verify_dummy(password, deadline).await;
         return Outcome::unverified(reason::UNKNOWN_USER, None);
     };
     let settings = &state.settings;
@@ -433,9 +441,13 @@ async fn decide(
         }
     };
     let scheme = stored.scheme().as_str();
-    let result = verify_blocking(state, Arc::new(stored), password, deadline).await;
-    match result {
-        Some(Ok(Verdict::Match)) => {
+    state.verifier.note_real(&stored);
+    match state
+        .verifier
+        .verify(Arc::new(stored), password, deadline)
+        .await
+    {
+        Checked::Done(Ok(Verdict::Match)) => {
             state.throttle.succeeded(granted).await;
             Outcome {
                 verdict: CredentialVerdict::Verified,
@@ -443,15 +455,29 @@ async fn decide(
                 scheme: Some(scheme),
             }
         }
-        Some(Ok(Verdict::Mismatch)) => {
+        Checked::Done(Ok(Verdict::Mismatch)) => {
             // The reservation stays: it was this wrong guess.
             Outcome::unverified(reason::WRONG_PASSWORD, Some(scheme))
         }
-        Some(Err(e)) => {
+        Checked::Done(Err(e)) => {
             warn!(error = %e, scheme, "verification failed; answering UNVERIFIED");
             Outcome::unverified(reason_for(&e), Some(scheme))
         }
-        None => Outcome::unverified(reason::TIMEOUT, Some(scheme)),
+        Checked::Overloaded => {
+            warn!(
+                scheme,
+                "verification could not finish before the deadline; answering UNVERIFIED"
+            );
+            Outcome::unverified(reason::OVERLOADED, Some(scheme))
+        }
+        Checked::TooCostly => {
+            warn!(
+                scheme,
+                "stored hash would take longer than the budget to verify; answering UNVERIFIED"
+            );
+            Outcome::unverified(reason::COST_TOO_HIGH, Some(scheme))
+        }
+        Checked::TimedOut => Outcome::unverified(reason::TIMEOUT, Some(scheme)),
     }
 }
 
@@ -462,42 +488,4 @@ fn reason_for(e: &HashError) -> &'static str {
         "password_too_long" => reason::PASSWORD_TOO_LONG,
         _ => reason::MALFORMED_HASH,
     }
-}
-
-/// Verifies on the blocking pool, at most `max_concurrent_verifications` at
-/// once. `None` when no slot frees up or the work does not finish by `deadline`.
-async fn verify_blocking(
-    state: &AppState,
-    stored: Arc<StoredHash>,
-    password: SecretString,
-    deadline: Instant,
-) -> Option<Result<Verdict, HashError>> {
-    let deadline = tokio::time::Instant::from_std(deadline);
-    let metrics = Arc::clone(&state.metrics);
-    let limits = state.settings.hash.limits;
-    metrics.verifications_in_flight.inc();
-    let result = tokio::time::timeout_at(deadline, async {
-        let permit = Arc::clone(&state.verify_slots).acquire_owned().await.ok()?;
-        let scheme = stored.scheme().as_str();
-        let task = spawn_blocking_in_span(move || {
-            // The permit lives as long as the hashing, even if the caller gave up waiting.
-            let _permit = permit;
-            let started = Instant::now();
-            let verdict = stored.verify(&password, &limits);
-            (verdict, started.elapsed())
-        });
-        let (verdict, took) = task.await.ok()?;
-        metrics
-            .verify_seconds
-            .get_or_create(&SchemeLabels {
-                scheme: scheme.to_owned(),
-            })
-            .observe(took.as_secs_f64());
-        Some(verdict)
-    })
-    .await
-    .ok()
-    .flatten();
-    state.metrics.verifications_in_flight.dec();
-    result
 }

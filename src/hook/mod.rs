@@ -8,6 +8,7 @@ pub mod handler;
 pub mod protocol;
 pub mod replay;
 pub mod throttle;
+pub mod verifier;
 
 use axum::routing::post;
 use axum::Router;

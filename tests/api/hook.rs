@@ -216,7 +216,11 @@ async fn sql_in_the_login_is_only_data(kind: DbKind) {
         "x'; DROP TABLE users; --",
         "\" OR \"\"=\"",
     ] {
-        assert_eq!(app.verdict(login, "right-one").await, "UNVERIFIED", "{login}");
+        assert_eq!(
+            app.verdict(login, "right-one").await,
+            "UNVERIFIED",
+            "{login}"
+        );
         assert_eq!(app.reasons(login).await, ["unknown_user"], "{login}");
     }
     // The table is still there and the real user still signs in.

@@ -2,6 +2,7 @@
 //! the log capture).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admission;
 mod audit;
 mod cli;
 mod hash_cli;

@@ -1,0 +1,761 @@
+//! Admission control for password verification: a bounded queue in front of
+//! a fixed pool of hash worker threads.
+//!
+//! Every verification has a deadline. Before it is queued, the expected
+//! queue wait plus its own estimated cost must fit before the deadline, or it
+//! is refused at once (`overloaded`); a hash whose estimate alone exceeds the
+//! budget is refused outright (`cost_too_high`). A worker drops a job that
+//! can no longer finish in time instead of hashing it, so under any load the
+//! workers only do work whose result is used (goodput stays at full speed).
+//! Running hashes cannot be interrupted (the crates are synchronous): the
+//! admission check is what keeps a ceiling row from pinning a core.
+//!
+//! Costs are learned: per shape (scheme + parameters) a moving average of
+//! measured times; for a shape never seen, the family's time per work unit
+//! (see [`crate::hash::Work`]), measured once on a cheap calibration hash.
+//!
+//! Unknown users are verified against a look-alike of recently seen rows
+//! (same scheme and parameters, random salt and digest), so their answers
+//! cost what real ones do.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rand::Rng;
+use secrecy::SecretString;
+use tokio::sync::oneshot;
+
+use crate::config::Settings;
+use crate::hash::{HashError, Hints, Limits, StoredHash, Verdict, Work};
+use crate::metrics::{Metrics, SchemeLabels};
+
+/// Weight of a new, faster measurement in the moving averages.
+const EWMA_WEIGHT: f64 = 0.2;
+/// Weight of a new, slower one.
+const EWMA_UP_WEIGHT: f64 = 0.5;
+/// Shapes remembered by the estimator (rows come from the legacy table, so
+/// this only caps pathological tables).
+const MAX_SHAPES: usize = 4096;
+/// Recent real lookups whose shape the unknown-user path imitates.
+const RECENT_SHAPES: usize = 32;
+/// Admission plans for hashes running this much slower than estimated (a
+/// busy machine), so admitted work rarely outlives its deadline.
+const SAFETY: f64 = 1.2;
+/// How often a job refused on its estimate alone may run anyway on an idle
+/// worker, to re-measure.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// bcrypt cost of the look-alike used before any real row was seen.
+const DEFAULT_DUMMY_BCRYPT_COST: u32 = 10;
+/// Metric label of unknown-user verifications.
+pub const DUMMY_LABEL: &str = "dummy";
+
+/// How a verification request ended.
+#[derive(Debug)]
+pub enum Checked {
+    /// It ran; the verdict or the hash's own error.
+    Done(Result<Verdict, HashError>),
+    /// Refused before hashing: it could not finish before the deadline.
+    Overloaded,
+    /// Refused before hashing: its estimated cost alone exceeds the budget.
+    TooCostly,
+    /// Admitted, but no answer came back before the deadline.
+    TimedOut,
+}
+
+/// Learned cost per shape and per family.
+#[derive(Default)]
+pub struct Estimator {
+    inner: Mutex<EstimatorState>,
+}
+
+#[derive(Default)]
+struct EstimatorState {
+    /// Seconds, by shape key.
+    shapes: HashMap<String, f64>,
+    /// Seconds per work unit, by family.
+    families: HashMap<String, f64>,
+}
+
+/// Rises faster than it falls: admitting too much costs timeouts, too little
+/// only a few `overloaded` answers.
+fn ewma(old: Option<f64>, new: f64) -> f64 {
+    match old {
+        Some(old) if new > old => old + EWMA_UP_WEIGHT * (new - old),
+        Some(old) => old + EWMA_WEIGHT * (new - old),
+        None => new,
+    }
+}
+
+impl Estimator {
+    fn lock(&self) -> MutexGuard<'_, EstimatorState> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Expected time of a hash of `key`'s shape, `None` when neither the shape
+    /// nor its family was ever measured.
+    pub fn estimate(&self, key: &str, work: &Work) -> Option<Duration> {
+        let state = self.lock();
+        let secs = state
+            .shapes
+            .get(key)
+            .copied()
+            .or_else(|| state.families.get(&work.family).map(|spu| spu * work.units))?;
+        Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
+    }
+
+    /// Folds a measured verification into both averages.
+    pub fn observe(&self, key: &str, work: &Work, took: Duration) {
+        let secs = took.as_secs_f64();
+        let mut state = self.lock();
+        if state.shapes.len() >= MAX_SHAPES && !state.shapes.contains_key(key) {
+            state.shapes.clear();
+        }
+        let shape = ewma(state.shapes.get(key).copied(), secs);
+        state.shapes.insert(key.to_owned(), shape);
+        if work.units > 0.0 {
+            let spu = ewma(state.families.get(&work.family).copied(), secs / work.units);
+            state.families.insert(work.family.clone(), spu);
+        }
+    }
+
+    /// Sets a family's time per unit from a calibration (not a shape average).
+    fn calibrate(&self, work: &Work, took: Duration) {
+        if work.units > 0.0 {
+            let spu = took.as_secs_f64() / work.units;
+            self.lock().families.insert(work.family.clone(), spu);
+        }
+    }
+
+    fn family(&self, family: &str) -> Option<f64> {
+        self.lock().families.get(family).copied()
+    }
+
+    fn set_family(&self, family: &str, spu: f64) {
+        self.lock().families.insert(family.to_owned(), spu);
+    }
+
+    fn measured(&self, key: &str) -> bool {
+        self.lock().shapes.contains_key(key)
+    }
+}
+
+/// Seconds per work unit by family, measured on a cheap hash: a property of
+/// the machine, so measured once per process and shared by every service in it.
+fn machine_calibrations() -> &'static Mutex<HashMap<String, f64>> {
+    static CALIBRATIONS: std::sync::OnceLock<Mutex<HashMap<String, f64>>> =
+        std::sync::OnceLock::new();
+    CALIBRATIONS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Times `cheap` (the fastest of three runs: the least disturbed by other
+/// load) and records its family's time per unit. Blocking.
+fn calibrate_blocking(cheap: &StoredHash, limits: &Limits) -> (String, f64) {
+    let password = SecretString::from("calibration".to_owned());
+    let took = (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            let _ = cheap.verify(&password, limits);
+            started.elapsed()
+        })
+        .min()
+        .unwrap_or_default();
+    let work = cheap.work();
+    let spu = took.as_secs_f64() / work.units.max(1.0);
+    lock(machine_calibrations()).insert(work.family.clone(), spu);
+    (work.family, spu)
+}
+
+/// Which label a verification is counted under.
+#[derive(Clone, Copy)]
+enum Label {
+    Scheme(&'static str),
+    Dummy,
+}
+
+impl Label {
+    fn as_str(self) -> &'static str {
+        match self {
+            Label::Scheme(s) => s,
+            Label::Dummy => DUMMY_LABEL,
+        }
+    }
+}
+
+enum Finished {
+    Verdict(Result<Verdict, HashError>),
+    Dropped,
+}
+
+struct Job {
+    stored: Arc<StoredHash>,
+    password: SecretString,
+    deadline: Instant,
+    estimate: Duration,
+    key: String,
+    work: Work,
+    label: Label,
+    span: tracing::Span,
+    reply: oneshot::Sender<Finished>,
+    /// Admitted to re-measure a shape: run even if it may miss its deadline.
+    probe: bool,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// Sum of the estimates of queued jobs.
+    queued: Duration,
+    /// Per worker: when its current job started and its estimate.
+    running: Vec<Option<(Instant, Duration)>>,
+    closed: bool,
+}
+
+impl Queue {
+    /// Expected wait before a newly queued job starts: the queued jobs are
+    /// handed, in order, to whichever worker frees up first.
+    fn expected_wait(&self, now: Instant) -> Duration {
+        let mut free_in: Vec<Duration> = self
+            .running
+            .iter()
+            .map(|slot| {
+                slot.map_or(Duration::ZERO, |(started, est)| {
+                    est.saturating_sub(now.saturating_duration_since(started))
+                })
+            })
+            .collect();
+        if free_in.is_empty() {
+            return self.queued;
+        }
+        for job in &self.jobs {
+            if let Some(first) = free_in.iter_mut().min() {
+                *first += job.estimate;
+            }
+        }
+        free_in.into_iter().min().unwrap_or_default()
+    }
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    estimator: Estimator,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Look-alikes for the unknown-user path.
+struct Dummies {
+    /// `hook.dummy_hash`: always this shape.
+    fixed: Option<Arc<StoredHash>>,
+    /// Until a real row was seen.
+    default: Arc<StoredHash>,
+    /// One entry per recent real lookup (so frequent shapes dominate).
+    recent: Mutex<VecDeque<Arc<StoredHash>>>,
+    /// Look-alikes made so far, by the real row's shape key.
+    by_shape: Mutex<HashMap<String, Arc<StoredHash>>>,
+}
+
+/// The verification scheduler. One per service, shared by all requests.
+pub struct Verifier {
+    shared: Arc<Shared>,
+    dummies: Dummies,
+    budget: Duration,
+    /// Hints the legacy rows are parsed with (salt position, encodings).
+    params: BTreeMap<String, String>,
+    /// One calibration at a time, so a burst of first uses measures once.
+    calibrating: tokio::sync::Mutex<()>,
+    /// When the last re-measuring probe was admitted.
+    last_probe: Mutex<Option<Instant>>,
+    /// Workers per core: a modelled estimate (measured alone) is this much
+    /// slower when every worker is busy. Measured shapes already include it.
+    contention: f64,
+}
+
+impl Drop for Verifier {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.ready.notify_all();
+    }
+}
+
+impl Verifier {
+    /// Starts `hook.max_concurrent_verifications` worker threads.
+    ///
+    /// # Errors
+    /// `hook.dummy_hash` is not a hash passbridge can parse, or a thread
+    /// cannot be spawned.
+    pub fn new(settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<Arc<Self>> {
+        let workers = settings.hook.max_concurrent_verifications.max(1);
+        let limits = settings.hash.limits;
+        let params = settings.legacy.params.clone();
+        let fixed = match settings.hook.dummy_hash.as_deref() {
+            Some(value) => Some(Arc::new(
+                dummy_from_value(settings, value).context("hook.dummy_hash")?,
+            )),
+            None => None,
+        };
+        let default = StoredHash::bcrypt_look_alike(DEFAULT_DUMMY_BCRYPT_COST)
+            .context("creating the dummy hash")?;
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                running: vec![None; workers],
+                ..Queue::default()
+            }),
+            ready: Condvar::new(),
+            estimator: Estimator::default(),
+            metrics,
+            limits,
+        });
+        // The default dummy is bcrypt: measure the family before the first
+        // request needs it, off the async workers, without delaying start-up.
+        if !lock(machine_calibrations()).contains_key("bcrypt") {
+            if let Some(cheap) = default.calibration(&BTreeMap::new()) {
+                let _ = std::thread::Builder::new()
+                    .name("passbridge-calibrate".to_owned())
+                    .spawn(move || calibrate_blocking(&cheap, &Limits::default()));
+            }
+        }
+        for index in 0..workers {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name(format!("passbridge-verify-{index}"))
+                .spawn(move || work(&shared, index))
+                .context("starting a verification worker")?;
+        }
+        Ok(Arc::new(Self {
+            shared,
+            dummies: Dummies {
+                fixed,
+                default: Arc::new(default),
+                recent: Mutex::new(VecDeque::new()),
+                by_shape: Mutex::new(HashMap::new()),
+            },
+            budget: settings.hook.budget,
+            params,
+            calibrating: tokio::sync::Mutex::new(()),
+            last_probe: Mutex::new(None),
+            contention: {
+                let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                (workers as f64 / cores as f64).max(1.0)
+            },
+        }))
+    }
+
+    /// The learned costs.
+    pub fn estimator(&self) -> &Estimator {
+        &self.shared.estimator
+    }
+
+    /// Verifies `password` against a real row, within `deadline`.
+    pub async fn verify(
+        &self,
+        stored: Arc<StoredHash>,
+        password: SecretString,
+        deadline: Instant,
+    ) -> Checked {
+        let label = Label::Scheme(stored.scheme().as_str());
+        self.submit(stored, password, deadline, label).await
+    }
+
+    /// Verifies `password` against a look-alike of recent real rows (or the
+    /// `hook.dummy_hash` shape), through the same queue and admission, so an
+    /// unknown user, a throttled answer and a wrong password cost the same.
+    /// The verdict is meaningless; callers answer UNVERIFIED whatever it is.
+    pub async fn verify_dummy(&self, password: SecretString, deadline: Instant) -> Checked {
+        let dummy = self.dummy();
+        self.submit(dummy, password, deadline, Label::Dummy).await
+    }
+
+    /// The hash the next unknown-user verification would use.
+    pub fn dummy(&self) -> Arc<StoredHash> {
+        if let Some(fixed) = &self.dummies.fixed {
+            return Arc::clone(fixed);
+        }
+        let recent = lock(&self.dummies.recent);
+        if recent.is_empty() {
+            return Arc::clone(&self.dummies.default);
+        }
+        let pick = rand::thread_rng().gen_range(0..recent.len());
+        recent
+            .get(pick)
+            .map_or_else(|| Arc::clone(&self.dummies.default), Arc::clone)
+    }
+
+    /// Remembers the shape of a real row looked up, for the unknown-user path.
+    /// Making a look-alike only parses a generated string (no hashing).
+    pub fn note_real(&self, stored: &StoredHash) {
+        if self.dummies.fixed.is_some() {
+            return;
+        }
+        let key = stored.shape_key();
+        let dummy = {
+            let mut by_shape = lock(&self.dummies.by_shape);
+            match by_shape.get(&key) {
+                Some(d) => Arc::clone(d),
+                None => {
+                    let Some(made) = stored.look_alike(&self.params, &self.shared.limits) else {
+                        return;
+                    };
+                    if by_shape.len() >= MAX_SHAPES {
+                        by_shape.clear();
+                    }
+                    let made = Arc::new(made);
+                    by_shape.insert(key, Arc::clone(&made));
+                    made
+                }
+            }
+        };
+        let mut recent = lock(&self.dummies.recent);
+        if recent.len() >= RECENT_SHAPES {
+            recent.pop_front();
+        }
+        recent.push_back(dummy);
+    }
+
+    /// The estimated time of `stored`, calibrating its family first if it
+    /// was never measured. `None` when the model cannot tell before running it.
+    pub async fn estimate(&self, stored: &StoredHash) -> Option<Duration> {
+        let key = stored.shape_key();
+        let work = stored.work();
+        let estimator = &self.shared.estimator;
+        if estimator.measured(&key) {
+            return estimator.estimate(&key, &work);
+        }
+        if let Some(est) = estimator.estimate(&key, &work) {
+            return Some(est.mul_f64(self.contention));
+        }
+        let cheap = stored.calibration(&self.params)?;
+        let _one_at_a_time = self.calibrating.lock().await;
+        let known = lock(machine_calibrations()).get(&work.family).copied();
+        if let Some(spu) = known {
+            estimator.set_family(&work.family, spu);
+        } else if estimator.family(&work.family).is_none() {
+            let limits = self.shared.limits;
+            let measured =
+                tokio::task::spawn_blocking(move || calibrate_blocking(&cheap, &limits)).await;
+            if let Ok((family, spu)) = measured {
+                estimator.set_family(&family, spu);
+            }
+        }
+        estimator
+            .estimate(&key, &work)
+            .map(|est| est.mul_f64(self.contention))
+    }
+
+    /// At most one probe per second.
+    fn take_probe(&self, now: Instant) -> bool {
+        let mut last = lock(&self.last_probe);
+        if last.is_some_and(|t| now.saturating_duration_since(t) < PROBE_INTERVAL) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+
+    async fn submit(
+        &self,
+        stored: Arc<StoredHash>,
+        password: SecretString,
+        deadline: Instant,
+        label: Label,
+    ) -> Checked {
+        // Unknown to the model: admitted and measured on first use.
+        let estimate = self.estimate(&stored).await.unwrap_or(Duration::ZERO);
+        if estimate > self.budget {
+            return Checked::TooCostly;
+        }
+        let (reply, answer) = oneshot::channel();
+        let probe;
+        {
+            let mut queue = self.shared.lock();
+            let now = Instant::now();
+            let wait = queue.expected_wait(now);
+            let fits = now + wait + estimate.mul_f64(SAFETY) <= deadline;
+            // With a worker idle and nothing queued, one job per second runs
+            // anyway and re-measures: a stale estimate cannot refuse all work.
+            let idle = queue.jobs.is_empty() && queue.running.iter().any(Option::is_none);
+            probe = !fits && idle && self.take_probe(now);
+            if !fits && !probe {
+                drop(queue);
+                tracing::debug!(
+                    estimate_ms = estimate.as_millis(),
+                    wait_ms = wait.as_millis(),
+                    remaining_ms = deadline.saturating_duration_since(now).as_millis(),
+                    "verification refused: it cannot finish before the deadline"
+                );
+                self.shared.metrics.hook_overloaded.inc();
+                return Checked::Overloaded;
+            }
+            queue.queued += estimate;
+            queue.jobs.push_back(Job {
+                key: stored.shape_key(),
+                work: stored.work(),
+                stored,
+                password,
+                deadline,
+                estimate,
+                label,
+                span: tracing::Span::current(),
+                reply,
+                probe,
+            });
+        }
+        self.shared.metrics.verifications_in_flight.inc();
+        self.shared.ready.notify_one();
+        match tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), answer).await {
+            Ok(Ok(Finished::Verdict(v))) => Checked::Done(v),
+            Ok(Ok(Finished::Dropped)) => Checked::Overloaded,
+            Ok(Err(_)) | Err(_) => Checked::TimedOut,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `hook.dummy_hash`: parsed like a legacy row (the configured scheme and
+/// params), then replaced by a fresh look-alike where the model can make one.
+fn dummy_from_value(settings: &Settings, value: &str) -> anyhow::Result<StoredHash> {
+    let limits = settings.hash.limits;
+    let scheme = settings.legacy.scheme.as_deref();
+    let mut hints = Hints {
+        salt: None,
+        username: Some("dummy".to_owned()),
+        params: settings.legacy.params.clone(),
+    };
+    let parsed = StoredHash::parse_with(scheme, value, &hints, &limits).or_else(|_| {
+        // A salted scheme keeps its salt in another column: any salt will do.
+        hints.salt = Some("dummysalt".to_owned());
+        StoredHash::parse_with(scheme, value, &hints, &limits)
+    });
+    let parsed = parsed.map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(parsed
+        .look_alike(&settings.legacy.params, &limits)
+        .unwrap_or(parsed))
+}
+
+/// One worker: takes jobs in order, drops those that can no longer finish
+/// in time, hashes the rest and learns from every measurement.
+fn work(shared: &Shared, index: usize) {
+    loop {
+        let job = {
+            let mut queue = shared.lock();
+            loop {
+                if queue.closed {
+                    return;
+                }
+                if let Some(job) = queue.jobs.pop_front() {
+                    queue.queued = queue.queued.saturating_sub(job.estimate);
+                    if let Some(slot) = queue.running.get_mut(index) {
+                        *slot = Some((Instant::now(), job.estimate));
+                    }
+                    break job;
+                }
+                queue = shared
+                    .ready
+                    .wait(queue)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+        };
+        let started = Instant::now();
+        let finished = if !job.probe && started + job.estimate.mul_f64(SAFETY) > job.deadline {
+            shared.metrics.hook_overloaded.inc();
+            Finished::Dropped
+        } else {
+            let verdict = job
+                .span
+                .in_scope(|| job.stored.verify(&job.password, &shared.limits));
+            let took = started.elapsed();
+            shared.estimator.observe(&job.key, &job.work, took);
+            // Counted whether or not the caller is still waiting.
+            shared
+                .metrics
+                .verify_seconds
+                .get_or_create(&SchemeLabels {
+                    scheme: job.label.as_str().to_owned(),
+                })
+                .observe(took.as_secs_f64());
+            Finished::Verdict(verdict)
+        };
+        shared.metrics.verifications_in_flight.dec();
+        if let Some(slot) = shared.lock().running.get_mut(index) {
+            *slot = None;
+        }
+        let _ = job.reply.send(finished);
+    }
+}
+
+/// Which shapes of a legacy table can be verified within the budget on this
+/// machine, by the same cost model the hook admits with (`hash audit`,
+/// `config check`).
+#[derive(Default)]
+pub struct BudgetFit {
+    shapes: BTreeMap<String, (Work, u64)>,
+    /// One cheap hash per family, to calibrate it.
+    calibrations: BTreeMap<String, StoredHash>,
+}
+
+/// One shape's verdict.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ShapeFit {
+    /// Scheme and parameters (no salt or digest).
+    pub shape: String,
+    /// Rows of this shape.
+    pub rows: u64,
+    /// Estimated verification time in milliseconds, when the model knows the family.
+    pub estimate_ms: Option<f64>,
+    /// Whether it fits `hook.budget` (`None`: not modelled; measured on first use).
+    pub fits: Option<bool>,
+}
+
+impl BudgetFit {
+    /// Counts a parsed row.
+    pub fn note(&mut self, stored: &StoredHash, params: &BTreeMap<String, String>) {
+        let work = stored.work();
+        if !self.calibrations.contains_key(&work.family) {
+            if let Some(cheap) = stored.calibration(params) {
+                self.calibrations.insert(work.family.clone(), cheap);
+            }
+        }
+        let key = stored.shape_key();
+        self.shapes.entry(key).or_insert((work, 0)).1 += 1;
+    }
+
+    /// Calibrates each family (a few milliseconds each, on the blocking
+    /// pool) and estimates every shape against `budget`.
+    pub async fn evaluate(self, budget: Duration) -> Vec<ShapeFit> {
+        let estimator = Arc::new(Estimator::default());
+        let calibrations = self.calibrations;
+        let measuring = Arc::clone(&estimator);
+        let _ = tokio::task::spawn_blocking(move || {
+            let password = SecretString::from("calibration".to_owned());
+            let limits = Limits::default();
+            for cheap in calibrations.values() {
+                let took = (0..3)
+                    .map(|_| {
+                        let started = Instant::now();
+                        let _ = cheap.verify(&password, &limits);
+                        started.elapsed()
+                    })
+                    .min()
+                    .unwrap_or_default();
+                measuring.calibrate(&cheap.work(), took);
+            }
+        })
+        .await;
+        self.shapes
+            .into_iter()
+            .map(|(shape, (work, rows))| {
+                let estimate = estimator.estimate(&shape, &work);
+                let shape = shape.replace('|', " ");
+                ShapeFit {
+                    shape,
+                    rows,
+                    estimate_ms: estimate.map(|e| e.as_secs_f64() * 1000.0),
+                    fits: estimate.map(|e| e.mul_f64(SAFETY) <= budget),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn work(family: &str, units: f64) -> Work {
+        Work {
+            family: family.to_owned(),
+            units,
+        }
+    }
+
+    #[test]
+    fn unseen_shape_scales_from_its_family() {
+        let e = Estimator::default();
+        assert!(e
+            .estimate("bcrypt|cost=10", &work("bcrypt", 1024.0))
+            .is_none());
+        e.observe(
+            "bcrypt|cost=10",
+            &work("bcrypt", 1024.0),
+            Duration::from_millis(50),
+        );
+        let est = e
+            .estimate("bcrypt|cost=12", &work("bcrypt", 4096.0))
+            .unwrap();
+        assert_eq!(est.as_millis(), 200);
+        // Other families stay unknown.
+        assert!(e.estimate("argon2|m=1", &work("argon2", 1.0)).is_none());
+    }
+
+    #[test]
+    fn moving_average_follows_measurements() {
+        let e = Estimator::default();
+        let w = work("bcrypt", 1024.0);
+        e.observe("k", &w, Duration::from_millis(100));
+        assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 100);
+        e.observe("k", &w, Duration::from_millis(200));
+        // 100 + 0.5 * (200 - 100): slower measurements count fast.
+        assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 150);
+        e.observe("k", &w, Duration::from_millis(100));
+        // 150 - 0.2 * (150 - 100)
+        assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 140);
+        for _ in 0..40 {
+            e.observe("k", &w, Duration::from_millis(200));
+        }
+        assert!((e.estimate("k", &w).unwrap().as_millis() as i64 - 200).abs() <= 1);
+    }
+
+    #[test]
+    fn at_most_one_probe_per_interval() {
+        let v = Verifier::new(&Settings::default(), Metrics::new()).unwrap();
+        let now = Instant::now();
+        assert!(v.take_probe(now));
+        assert!(!v.take_probe(now + Duration::from_millis(500)));
+        assert!(v.take_probe(now + PROBE_INTERVAL + Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn expected_wait_hands_queued_work_to_the_first_free_worker() {
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        let mut queue = Queue {
+            running: vec![Some((now, ms(200))), None],
+            ..Queue::default()
+        };
+        assert_eq!(queue.expected_wait(now), Duration::ZERO, "a worker is idle");
+        let (reply, _answer) = oneshot::channel();
+        let stored = Arc::new(StoredHash::bcrypt_look_alike(4).unwrap());
+        queue.jobs.push_back(Job {
+            key: stored.shape_key(),
+            work: stored.work(),
+            stored,
+            password: SecretString::from("x".to_owned()),
+            deadline: now,
+            estimate: ms(300),
+            label: Label::Dummy,
+            span: tracing::Span::none(),
+            reply,
+            probe: false,
+        });
+        // The queued job takes the idle worker; the next starts when the
+        // running one finishes.
+        assert_eq!(queue.expected_wait(now), ms(200));
+        assert_eq!(queue.expected_wait(now + ms(150)), ms(50));
+    }
+}
