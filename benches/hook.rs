@@ -43,6 +43,8 @@ fn setup() -> Option<Bench> {
         settings.legacy.query = Some("SELECT password_hash, scheme FROM users WHERE email = ?".into());
         settings.hook.secrets = vec![SecretString::from(SECRET)];
         settings.hook.max_failures_per_user = 0;
+        settings.hook.throttle.per_row = 0;
+        settings.hook.throttle.per_ip = 0;
         let app = Application::build(settings).await.ok()?;
         let address = format!("http://{}/hooks/password-import", app.local_addr());
         tokio::spawn(app.run_until_stopped(std::future::pending()));

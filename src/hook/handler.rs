@@ -385,8 +385,16 @@ async fn decide(
         Some(user) => Subject::for_row(user),
         None => Subject::for_unknown(username),
     };
-    let granted = match state.throttle.reserve(&subject, ip).await {
-        Reservation::Granted(granted) => granted,
+    // Half of what is left at most: the verification and its record need the rest.
+    let now = Instant::now();
+    let by = now + deadline.saturating_duration_since(now) / 2;
+    let granted = match state.throttle.reserve(&subject, ip, by).await {
+        Reservation::Granted(granted) => {
+            if granted.local {
+                state.metrics.dependency_error("throttle");
+            }
+            granted
+        }
         Reservation::Denied(scope) => {
             state
                 .metrics

@@ -8,8 +8,10 @@
 //! its reservation, a right one clears the row's counters. See
 //! `docs/security.md` § Throttling for why the keys are what they are.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -22,7 +24,16 @@ use crate::legacy::LegacyUser;
 
 /// Throttle statements wait at most this long for the ledger, then the
 /// attempt fails closed (the hook's budget bounds the whole answer anyway).
+/// The longest the counters in the ledger are waited for (less when the
+/// request's deadline is nearer; the in-process mirror then decides).
 const LEDGER_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Bounded memory for the in-process counters.
+const LOCAL_CAPACITY: usize = 100_000;
+/// The in-process counters forget after this (or the window, if shorter):
+/// long enough to bound a burst or an outage, short enough that
+/// `passbridge throttle clear` (another process) takes effect within it.
+const LOCAL_WINDOW_MS: i64 = 60_000;
 
 /// Bytes of SHA-256 kept in a key: 128 bits, collisions irrelevant.
 const DIGEST_BYTES: usize = 16;
@@ -172,7 +183,8 @@ pub enum Reservation {
     Granted(Granted),
     /// A limit is used up: answer without verifying the real hash.
     Denied(Scope),
-    /// The counters could not be read or written: fail closed.
+    /// Neither the ledger's counters nor the in-process fallback could
+    /// count the attempt: fail closed.
     Unavailable,
 }
 
@@ -182,6 +194,8 @@ pub struct Granted {
     subject: String,
     row_ip: String,
     ip: String,
+    /// Counted in the process because the ledger could not be used.
+    pub local: bool,
 }
 
 /// Counters cleared by `passbridge throttle clear`.
@@ -196,6 +210,10 @@ pub struct Throttle {
     ledger: Ledger,
     limits: ThrottleLimits,
     last_sweep_ms: AtomicI64,
+    /// The same limits counted in this process (see [`Throttle::reserve`]):
+    /// a ledger outage neither stops sign-ins (their verdicts go to the
+    /// spool) nor opens an unthrottled oracle.
+    local: Mutex<HashMap<String, (u32, i64)>>,
 }
 
 fn now_ms() -> i64 {
@@ -210,6 +228,7 @@ impl Throttle {
             ledger,
             limits,
             last_sweep_ms: AtomicI64::new(0),
+            local: Mutex::new(HashMap::new()),
         }
     }
 
@@ -223,15 +242,33 @@ impl Throttle {
     }
 
     /// Reserves one attempt for `subject` from `ip` under every limit, or none.
-    pub async fn reserve(&self, subject: &Subject, ip: &IpBucket) -> Reservation {
+    /// The ledger is waited for until `by` at the latest.
+    pub async fn reserve(
+        &self,
+        subject: &Subject,
+        ip: &IpBucket,
+        by: std::time::Instant,
+    ) -> Reservation {
         let granted = Granted {
             subject: subject.key().to_owned(),
             row_ip: format!("{}@{}", subject.key(), ip.as_str()),
             ip: ip.key(),
+            local: false,
         };
         let now = now_ms();
         let expired_before = now.saturating_sub(self.window_ms());
         self.maybe_sweep(now, expired_before);
+        // Every attempt is also counted in the process (over at most the
+        // last minute). The ledger decides; when it cannot (down, slow), this
+        // mirror does, so an outage neither stops sign-ins nor lets a burst
+        // through unbounded.
+        let local_steps = [
+            (Scope::RowIp, granted.row_ip.clone(), self.limits.per_row_ip),
+            (Scope::Row, granted.subject.clone(), self.limits.per_row),
+            (Scope::Ip, granted.ip.clone(), self.limits.per_ip),
+        ];
+        let local_expired_before = expired_before.max(now.saturating_sub(LOCAL_WINDOW_MS));
+        let mirrored = self.count_locally(&local_steps, now, local_expired_before);
         let steps = [
             (
                 Scope::RowIp,
@@ -269,34 +306,85 @@ impl Throttle {
             }
             Ok(None)
         };
-        match tokio::time::timeout(LEDGER_TIMEOUT, work).await {
-            Ok(Ok(None)) => Reservation::Granted(granted),
-            Ok(Ok(Some(scope))) => Reservation::Denied(scope),
-            Ok(Err(e)) => {
-                warn!(error = %e, "throttle counters unavailable");
-                Reservation::Unavailable
-            }
-            Err(_) => {
-                warn!("throttle counters timed out");
-                Reservation::Unavailable
+        let wait = LEDGER_TIMEOUT.min(by.saturating_duration_since(std::time::Instant::now()));
+        let failed = match tokio::time::timeout(wait, work).await {
+            Ok(Ok(None)) => return Reservation::Granted(granted),
+            Ok(Ok(Some(scope))) => return Reservation::Denied(scope),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timed out".to_owned(),
+        };
+        warn!(error = %failed, "throttle counters in the ledger unavailable; the in-process count decides");
+        match mirrored {
+            Some(Ok(())) => Reservation::Granted(Granted {
+                local: true,
+                ..granted
+            }),
+            Some(Err(scope)) => Reservation::Denied(scope),
+            None => Reservation::Unavailable,
+        }
+    }
+
+    /// Counts the attempt in the process under every limit; `Err(scope)`
+    /// when it is over one (the count still includes it: the mirror errs on
+    /// the side of refusing). `None` when the counters cannot be used.
+    fn count_locally(
+        &self,
+        steps: &[(Scope, String, u32)],
+        now: i64,
+        expired_before: i64,
+    ) -> Option<Result<(), Scope>> {
+        let mut local = self.local.lock().ok()?;
+        if local.len() >= LOCAL_CAPACITY {
+            local.retain(|_, (_, since)| *since > expired_before);
+            if local.len() >= LOCAL_CAPACITY {
+                return None;
             }
         }
+        let mut over = None;
+        for (scope, key, limit) in steps {
+            if *limit == 0 {
+                continue;
+            }
+            let entry = local.entry(key.clone()).or_insert((0, now));
+            if entry.1 <= expired_before {
+                *entry = (0, now);
+            }
+            entry.0 += 1;
+            if entry.0 > *limit && over.is_none() {
+                over = Some(*scope);
+            }
+        }
+        Some(over.map_or(Ok(()), Err))
     }
 
     /// The reserved attempt was the right password: the row's counters
     /// start over and the IP gets its attempt back. A failure here only
     /// leaves the counters higher, so it is logged, not returned.
     pub async fn succeeded(&self, granted: Granted) {
-        let work = async {
-            self.ledger.throttle_reset(&granted.row_ip).await?;
-            self.ledger.throttle_reset(&granted.subject).await?;
-            self.ledger.throttle_release(&granted.ip).await
-        };
-        match tokio::time::timeout(LEDGER_TIMEOUT, work).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => warn!(error = %e, "could not reset throttle counters after VERIFIED"),
-            Err(_) => warn!("resetting throttle counters after VERIFIED timed out"),
+        if let Ok(mut local) = self.local.lock() {
+            local.remove(&granted.row_ip);
+            local.remove(&granted.subject);
+            if let Some((n, _)) = local.get_mut(&granted.ip) {
+                *n = n.saturating_sub(1);
+            }
         }
+        if granted.local {
+            return;
+        }
+        // In the background: the VERIFIED must not wait on bookkeeping.
+        let ledger = self.ledger.clone();
+        tokio::spawn(async move {
+            let work = async {
+                ledger.throttle_reset(&granted.row_ip).await?;
+                ledger.throttle_reset(&granted.subject).await?;
+                ledger.throttle_release(&granted.ip).await
+            };
+            match tokio::time::timeout(LEDGER_TIMEOUT, work).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => warn!(error = %e, "could not reset throttle counters after VERIFIED"),
+                Err(_) => warn!("resetting throttle counters after VERIFIED timed out"),
+            }
+        });
     }
 
     /// Deletes `subject`'s counters, from every IP.
