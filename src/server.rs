@@ -42,9 +42,10 @@ const FD_RESERVE: u64 = 128;
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_millis(100);
 
-/// While at the cap: how often connections are asked to shed, and how long
-/// a new connection may stay silent before it is shed. Okta sends its request
-/// as soon as it has connected; a peer holding a slot without a byte is not Okta.
+/// While at the cap: how often connections are asked to shed, and how long a
+/// connection may stay silent (after accept or after an answer) before it is
+/// shed. Okta sends its request as soon as it has connected; a peer holding a
+/// slot without a byte is not Okta.
 const SHED_EVERY: Duration = Duration::from_millis(250);
 const SHED_SILENT_AFTER: Duration = Duration::from_secs(1);
 
@@ -142,8 +143,8 @@ impl Server {
     /// At the cap no connection is accepted: new ones wait in the kernel's
     /// accept queue (Okta's connection survives) until a slot frees, which
     /// the timeouts guarantee within `header_read_timeout`. While at the cap,
-    /// kept-alive connections with no request and connections silent for
-    /// [`SHED_SILENT_AFTER`] are shed, so an idle flood frees slots in ~1 s.
+    /// connections silent for [`SHED_SILENT_AFTER`] (new or kept-alive) are
+    /// shed, so an idle flood frees slots in about a second.
     pub async fn run(self, stop: watch::Receiver<bool>, grace: Duration) {
         let slots = Arc::new(Semaphore::new(self.policy.max_connections));
         // Bumped when the cap is reached: kept-alive connections with no
@@ -346,18 +347,20 @@ impl Activity {
         self.in_flight.load(Ordering::Acquire) == 0 || self.body_pending.load(Ordering::Acquire)
     }
 
-    /// Kept alive after an answer, with no new request begun.
-    fn is_idle_keep_alive(&self) -> bool {
-        self.requests.load(Ordering::Acquire) > 0
-            && self.in_flight.load(Ordering::Acquire) == 0
-            && self.head_started.load(Ordering::Acquire) == 0
-    }
-
-    /// Accepted at least `after` ago and not a byte received.
-    fn is_silent_for(&self, after: Duration) -> bool {
-        self.requests.load(Ordering::Acquire) == 0
-            && self.head_started.load(Ordering::Acquire) == 0
-            && self.opened.elapsed() >= after
+    /// No request and not a byte for at least `after`: since accept, or since
+    /// the last answer on a kept-alive connection. Waiting that long makes a
+    /// race with a client reusing the connection unlikely.
+    fn is_sheddable(&self, after: Duration) -> bool {
+        if self.in_flight.load(Ordering::Acquire) > 0
+            || self.head_started.load(Ordering::Acquire) != 0
+        {
+            return false;
+        }
+        let quiet_since = match self.requests.load(Ordering::Acquire) {
+            0 => self.opened,
+            _ => self.at(self.idle_since.load(Ordering::Acquire)),
+        };
+        quiet_since.elapsed() >= after
     }
 
     /// When the connection must be closed if nothing changes, and why.
@@ -483,7 +486,7 @@ impl Connection {
                 () = tokio::time::sleep_until(wake.into()) => {}
                 () = changed => {}
                 Ok(()) = shed.changed() => {
-                    if activity.is_idle_keep_alive() || activity.is_silent_for(SHED_SILENT_AFTER) {
+                    if activity.is_sheddable(SHED_SILENT_AFTER) {
                         break Some(CloseReason::Shed);
                     }
                 }
@@ -681,11 +684,12 @@ mod tests {
             0,
             "body bytes start no head"
         );
-        assert!(a.is_idle_keep_alive());
+        assert!(a.is_sheddable(Duration::ZERO));
+        assert!(!a.is_sheddable(Duration::from_secs(60)), "just answered");
         let (_, reason) = a.deadline(&policy).unwrap();
         assert!(matches!(reason, CloseReason::IdleTimeout));
         a.on_read();
-        assert!(!a.is_idle_keep_alive());
+        assert!(!a.is_sheddable(Duration::ZERO));
         let (_, reason) = a.deadline(&policy).unwrap();
         assert!(
             matches!(reason, CloseReason::HeaderTimeout),
