@@ -8,7 +8,7 @@
 #   scripts/overload.sh            # release build
 #   PROFILE=debug scripts/overload.sh   # debug build (hash crates are optimised in debug too)
 #
-# Env: CLIENTS (200), SECONDS_LOAD (30), PAUSE_MS (1000), USERS (20), PORT (18090).
+# Env: CLIENTS (200), SECONDS_LOAD (30), PAUSE_MS (1000), USERS (20), PORT (18090), ADMIN_PORT (18091).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${PROFILE:-release}
@@ -17,6 +17,7 @@ seconds=${SECONDS_LOAD:-30}
 pause=${PAUSE_MS:-1000}
 users=${USERS:-20}
 port=${PORT:-18090}
+admin_port=${ADMIN_PORT:-18091}
 secret=overload-secret-0123456789abcdef
 url="http://127.0.0.1:$port/hooks/password-import"
 
@@ -39,6 +40,7 @@ start() {
   sqlite3 "$work/legacy.db" < "$work/$kind.sql"
   cat > "$work/pb.toml" <<TOML
 listen = "127.0.0.1:$port"
+admin_listen = "127.0.0.1:$admin_port"
 [legacy]
 url = "sqlite://$work/legacy.db"
 query = "SELECT password_hash, salt, scheme FROM users WHERE email = ?"
@@ -74,7 +76,7 @@ start bcrypt12
 echo "== $clients clients, ${pause} ms pause, ${seconds} s, bcrypt-12"
 "$gen" load "$url" "$secret" "$users" "$clients" "$seconds" "$pause"
 echo "  peak RSS: $(peak_rss)"
-curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null | grep -E '^passbridge_(hook_answers_total|hook_overloaded_total)' | sed 's/^/  /' || true
+curl -fsS "http://127.0.0.1:$admin_port/metrics" 2>/dev/null | grep -E '^passbridge_(hook_answers_total|hook_overloaded_total)' | sed 's/^/  /' || true
 stop
 start bcrypt12
 echo "== 2 clients, no pause, ${seconds} s, bcrypt-12"
