@@ -370,6 +370,9 @@ async fn decide(
     ip: &IpBucket,
     deadline: Instant,
 ) -> Outcome {
+    if state.verifier.shed_before_lookup(deadline) {
+        return Outcome::unverified(reason::OVERLOADED, None);
+    }
     let user = match state.legacy.find_user(username).await {
         Ok(user) => user,
         Err(e) => {

@@ -353,6 +353,19 @@ impl Verifier {
         }))
     }
 
+    /// Whether the queue alone already reaches past `deadline`: then no
+    /// verification could finish in time, and the request is refused before
+    /// any lookup or ledger work (counted in `passbridge_hook_overloaded_total`).
+    /// It depends on the load only, never on the login, so it reveals nothing.
+    pub fn shed_before_lookup(&self, deadline: Instant) -> bool {
+        let now = Instant::now();
+        let backlogged = now + self.shared.lock().expected_wait(now) >= deadline;
+        if backlogged {
+            self.shared.metrics.hook_overloaded.inc();
+        }
+        backlogged
+    }
+
     /// The learned costs.
     pub fn estimator(&self) -> &Estimator {
         &self.shared.estimator
