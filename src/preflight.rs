@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::config::Settings;
-use crate::db::{DatabaseUrl, PoolSettings};
+use crate::db::DatabaseUrl;
 use crate::ledger::{Ledger, LedgerError};
 use crate::legacy::{LegacyDb, ProbeError, QueryShape, StoreError};
 
@@ -177,15 +177,10 @@ async fn check_legacy(
         target: url.redacted(),
         problem,
     };
-    let pool = PoolSettings {
-        max_connections: 1,
-        acquire_timeout: settings.legacy.connect_timeout,
-    };
-    let db = LegacyDb::connect(
+    let db = LegacyDb::side_connection(
         url,
-        query.to_owned(),
-        None,
-        pool,
+        query,
+        settings.legacy.connect_timeout,
         settings.legacy.query_timeout,
     )
     .map_err(|e| fail(Problem::LegacyUrl(e)))?;

@@ -128,16 +128,8 @@ impl Probe {
             metrics,
         );
         if let (Some(url), Some(query)) = (&settings.legacy.url, &settings.legacy.query) {
-            let legacy = LegacyDb::connect(
-                url,
-                query.clone(),
-                None,
-                PoolSettings {
-                    max_connections: 1,
-                    acquire_timeout: timeout,
-                },
-                settings.legacy.query_timeout,
-            )?;
+            let legacy =
+                LegacyDb::side_connection(url, query, timeout, settings.legacy.query_timeout)?;
             probe = probe.with_check(LegacyQueryWorks { legacy });
         }
         let ledger = settings.ledger_url();

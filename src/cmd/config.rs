@@ -9,7 +9,6 @@ use secrecy::ExposeSecret;
 
 use super::serve::LegacyArgs;
 use crate::config::{Settings, Sources};
-use crate::db::PoolSettings;
 use crate::hash::{Hints, StoredHash};
 use crate::legacy::LegacyDb;
 
@@ -101,15 +100,10 @@ pub async fn run(
         &settings.legacy.query,
         &checks.legacy,
     ) {
-        let pool = PoolSettings {
-            max_connections: 1,
-            acquire_timeout: settings.legacy.connect_timeout,
-        };
-        match LegacyDb::connect(
+        match LegacyDb::side_connection(
             url,
-            query.clone(),
-            None,
-            pool,
+            query,
+            settings.legacy.connect_timeout,
             settings.legacy.query_timeout,
         ) {
             Ok(db) => match db.find_user(probe).await {

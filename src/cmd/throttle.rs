@@ -7,7 +7,6 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use crate::config::Settings;
-use crate::db::PoolSettings;
 use crate::hook::throttle::{IpBucket, Subject, Throttle, ThrottleLimits};
 use crate::ledger::Ledger;
 use crate::legacy::LegacyDb;
@@ -88,14 +87,10 @@ async fn clear_login(throttle: &Throttle, settings: &Settings, login: &str) -> a
              (set PASSBRIDGE_LEGACY_URL and PASSBRIDGE_LEGACY_QUERY)"
         );
     };
-    let legacy = LegacyDb::connect(
+    let legacy = LegacyDb::side_connection(
         url,
-        query.clone(),
-        None,
-        PoolSettings {
-            max_connections: 1,
-            acquire_timeout: settings.legacy.connect_timeout,
-        },
+        query,
+        settings.legacy.connect_timeout,
         settings.legacy.query_timeout,
     )?;
     match legacy

@@ -97,6 +97,30 @@ pub struct LegacyDb {
 }
 
 impl LegacyDb {
+    /// The lookup on a pool of its own, one connection, no write-back: for
+    /// the checks and tools that must never take a connection from the hook
+    /// (start-up checks, readiness, `config check`, `throttle clear`).
+    ///
+    /// # Errors
+    /// A URL the driver cannot parse.
+    pub fn side_connection(
+        url: &DatabaseUrl,
+        query: &str,
+        acquire_timeout: Duration,
+        query_timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        Self::connect(
+            url,
+            query.to_owned(),
+            None,
+            PoolSettings {
+                max_connections: 1,
+                acquire_timeout,
+            },
+            query_timeout,
+        )
+    }
+
     /// Opens a lazy pool: a database that is down does not stop start-up.
     ///
     /// # Errors
