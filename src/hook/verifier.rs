@@ -10,9 +10,14 @@
 //! Running hashes cannot be interrupted (the crates are synchronous): the
 //! admission check is what keeps a ceiling row from pinning a core.
 //!
-//! Costs are learned: per shape (scheme + parameters) a moving average of
-//! measured times; for a shape never seen, the family's time per work unit
-//! (see [`crate::hash::Work`]), measured once on a cheap calibration hash.
+//! Costs are learned in CPU time of the hashing thread, which other load on
+//! the machine cannot inflate: per shape (scheme + parameters) a moving
+//! average; for a shape never seen, the family's CPU time per work unit (see
+//! [`crate::hash::Work`]), measured once on a cheap calibration hash. A
+//! machine-wide moving average of wall time over CPU time (the slowdown)
+//! turns a cost into the wall time the queue plans with. `cost_too_high`
+//! judges the cost alone, so a busy moment can never make a shape look
+//! permanently too costly (a refused shape is never measured again).
 //!
 //! Unknown users are verified against a look-alike of recently seen rows
 //! (same scheme and parameters, random salt and digest), so their answers
@@ -31,6 +36,12 @@ use crate::config::Settings;
 use crate::hash::{HashError, Hints, Limits, StoredHash, Verdict, Work};
 use crate::metrics::{Metrics, SchemeLabels};
 
+/// Verifications shorter than this in CPU time do not move the slowdown
+/// (clock granularity and scheduling noise dominate them).
+const SLOWDOWN_MIN_CPU: Duration = Duration::from_millis(2);
+/// Bounds of the slowdown: never faster than the CPU, never so slow that
+/// one bad measurement refuses everything for long.
+const SLOWDOWN_RANGE: (f64, f64) = (1.0, 20.0);
 /// Weight of a new, faster measurement in the moving averages.
 const EWMA_WEIGHT: f64 = 0.2;
 /// Weight of a new, slower one.
@@ -72,10 +83,12 @@ pub struct Estimator {
 
 #[derive(Default)]
 struct EstimatorState {
-    /// Seconds, by shape key.
+    /// CPU seconds, by shape key.
     shapes: HashMap<String, f64>,
-    /// Seconds per work unit, by family.
+    /// CPU seconds per work unit, by family.
     families: HashMap<String, f64>,
+    /// Wall time over CPU time of recent verifications (`None`: none yet).
+    slowdown: Option<f64>,
 }
 
 /// Rises faster than it falls: admitting too much costs timeouts, too little
@@ -95,8 +108,8 @@ impl Estimator {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Expected time of a hash of `key`'s shape, `None` when neither the shape
-    /// nor its family was ever measured.
+    /// Expected CPU time of a hash of `key`'s shape, `None` when neither the
+    /// shape nor its family was ever measured.
     pub fn estimate(&self, key: &str, work: &Work) -> Option<Duration> {
         let state = self.lock();
         let secs = state
@@ -107,10 +120,15 @@ impl Estimator {
         Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
     }
 
-    /// Folds a measured verification into both averages.
-    pub fn observe(&self, key: &str, work: &Work, took: Duration) {
-        let secs = took.as_secs_f64();
+    /// Folds a measured verification (`cpu` on its thread, `wall` in all)
+    /// into the averages.
+    pub fn observe(&self, key: &str, work: &Work, cpu: Duration, wall: Duration) {
+        let secs = cpu.as_secs_f64();
         let mut state = self.lock();
+        if cpu >= SLOWDOWN_MIN_CPU {
+            let ratio = (wall.as_secs_f64() / secs).clamp(SLOWDOWN_RANGE.0, SLOWDOWN_RANGE.1);
+            state.slowdown = Some(ewma(state.slowdown, ratio));
+        }
         if state.shapes.len() >= MAX_SHAPES && !state.shapes.contains_key(key) {
             state.shapes.clear();
         }
@@ -134,12 +152,14 @@ impl Estimator {
         self.lock().families.get(family).copied()
     }
 
-    fn set_family(&self, family: &str, spu: f64) {
-        self.lock().families.insert(family.to_owned(), spu);
+    /// Wall time per CPU time to plan with: measured, or `assumed` before
+    /// any verification was measured.
+    fn slowdown(&self, assumed: f64) -> f64 {
+        self.lock().slowdown.unwrap_or(assumed)
     }
 
-    fn measured(&self, key: &str) -> bool {
-        self.lock().shapes.contains_key(key)
+    fn set_family(&self, family: &str, spu: f64) {
+        self.lock().families.insert(family.to_owned(), spu);
     }
 }
 
@@ -151,18 +171,41 @@ fn machine_calibrations() -> &'static Mutex<HashMap<String, f64>> {
     CALIBRATIONS.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// Times `cheap` (the fastest of three runs: the least disturbed by other
-/// load) and records its family's time per unit. Blocking.
-fn calibrate_blocking(cheap: &StoredHash, limits: &Limits) -> (String, f64) {
+/// CPU time of this thread so far (wall time where the platform has no
+/// per-thread clock: then only a busy machine can skew the model).
+fn thread_cpu() -> Duration {
+    #[cfg(target_os = "linux")]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Duration::new(
+            u64::try_from(t.tv_sec).unwrap_or(0),
+            u32::try_from(t.tv_nsec).unwrap_or(0),
+        )
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        EPOCH.get_or_init(Instant::now).elapsed()
+    }
+}
+
+/// CPU time of one verification of `cheap`: the least of three runs.
+/// Blocking.
+fn calibration_cost(cheap: &StoredHash, limits: &Limits) -> Duration {
     let password = SecretString::from("calibration".to_owned());
-    let took = (0..3)
+    (0..3)
         .map(|_| {
-            let started = Instant::now();
+            let started = thread_cpu();
             let _ = cheap.verify(&password, limits);
-            started.elapsed()
+            thread_cpu().saturating_sub(started)
         })
         .min()
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Measures `cheap` and records its family's CPU time per unit. Blocking.
+fn calibrate_blocking(cheap: &StoredHash, limits: &Limits) -> (String, f64) {
+    let took = calibration_cost(cheap, limits);
     let work = cheap.work();
     let spu = took.as_secs_f64() / work.units.max(1.0);
     lock(machine_calibrations()).insert(work.family.clone(), spu);
@@ -278,8 +321,7 @@ pub struct Verifier {
     calibrating: tokio::sync::Mutex<()>,
     /// When the last re-measuring probe was admitted.
     last_probe: Mutex<Option<Instant>>,
-    /// Workers per core: a modelled estimate (measured alone) is this much
-    /// slower when every worker is busy. Measured shapes already include it.
+    /// Workers per core: the slowdown assumed until one is measured.
     contention: f64,
 }
 
@@ -437,17 +479,14 @@ impl Verifier {
         recent.push_back(dummy);
     }
 
-    /// The estimated time of `stored`, calibrating its family first if it
-    /// was never measured. `None` when the model cannot tell before running it.
+    /// The estimated CPU time of `stored`, calibrating its family first if
+    /// it was never measured. `None` when the model cannot tell before running it.
     pub async fn estimate(&self, stored: &StoredHash) -> Option<Duration> {
         let key = stored.shape_key();
         let work = stored.work();
         let estimator = &self.shared.estimator;
-        if estimator.measured(&key) {
-            return estimator.estimate(&key, &work);
-        }
         if let Some(est) = estimator.estimate(&key, &work) {
-            return Some(est.mul_f64(self.contention));
+            return Some(est);
         }
         let cheap = stored.calibration(&self.params)?;
         let _one_at_a_time = self.calibrating.lock().await;
@@ -462,9 +501,7 @@ impl Verifier {
                 estimator.set_family(&family, spu);
             }
         }
-        estimator
-            .estimate(&key, &work)
-            .map(|est| est.mul_f64(self.contention))
+        estimator.estimate(&key, &work)
     }
 
     /// At most one probe per second.
@@ -485,10 +522,12 @@ impl Verifier {
         label: Label,
     ) -> Checked {
         // Unknown to the model: admitted and measured on first use.
-        let estimate = self.estimate(&stored).await.unwrap_or(Duration::ZERO);
-        if estimate > self.budget {
+        let cost = self.estimate(&stored).await.unwrap_or(Duration::ZERO);
+        if cost > self.budget {
             return Checked::TooCostly;
         }
+        // What the queue plans with: the cost as the machine runs it now.
+        let estimate = cost.mul_f64(self.shared.estimator.slowdown(self.contention));
         let (reply, answer) = oneshot::channel();
         let probe;
         {
@@ -588,11 +627,13 @@ fn work(shared: &Shared, index: usize) {
             shared.metrics.hook_overloaded.inc();
             Finished::Dropped
         } else {
+            let cpu_started = thread_cpu();
             let verdict = job
                 .span
                 .in_scope(|| job.stored.verify(&job.password, &shared.limits));
+            let cpu = thread_cpu().saturating_sub(cpu_started);
             let took = started.elapsed();
-            shared.estimator.observe(&job.key, &job.work, took);
+            shared.estimator.observe(&job.key, &job.work, cpu, took);
             // Counted whether or not the caller is still waiting.
             shared
                 .metrics
@@ -654,18 +695,9 @@ impl BudgetFit {
         let calibrations = self.calibrations;
         let measuring = Arc::clone(&estimator);
         let _ = tokio::task::spawn_blocking(move || {
-            let password = SecretString::from("calibration".to_owned());
             let limits = Limits::default();
             for cheap in calibrations.values() {
-                let took = (0..3)
-                    .map(|_| {
-                        let started = Instant::now();
-                        let _ = cheap.verify(&password, &limits);
-                        started.elapsed()
-                    })
-                    .min()
-                    .unwrap_or_default();
-                measuring.calibrate(&cheap.work(), took);
+                measuring.calibrate(&cheap.work(), calibration_cost(cheap, &limits));
             }
         })
         .await;
@@ -703,11 +735,8 @@ mod tests {
         assert!(e
             .estimate("bcrypt|cost=10", &work("bcrypt", 1024.0))
             .is_none());
-        e.observe(
-            "bcrypt|cost=10",
-            &work("bcrypt", 1024.0),
-            Duration::from_millis(50),
-        );
+        let ms = Duration::from_millis;
+        e.observe("bcrypt|cost=10", &work("bcrypt", 1024.0), ms(50), ms(50));
         let est = e
             .estimate("bcrypt|cost=12", &work("bcrypt", 4096.0))
             .unwrap();
@@ -720,18 +749,72 @@ mod tests {
     fn moving_average_follows_measurements() {
         let e = Estimator::default();
         let w = work("bcrypt", 1024.0);
-        e.observe("k", &w, Duration::from_millis(100));
+        e.observe(
+            "k",
+            &w,
+            Duration::from_millis(100),
+            Duration::from_millis(100),
+        );
         assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 100);
-        e.observe("k", &w, Duration::from_millis(200));
+        e.observe(
+            "k",
+            &w,
+            Duration::from_millis(200),
+            Duration::from_millis(200),
+        );
         // 100 + 0.5 * (200 - 100): slower measurements count fast.
         assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 150);
-        e.observe("k", &w, Duration::from_millis(100));
+        e.observe(
+            "k",
+            &w,
+            Duration::from_millis(100),
+            Duration::from_millis(100),
+        );
         // 150 - 0.2 * (150 - 100)
         assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 140);
         for _ in 0..40 {
-            e.observe("k", &w, Duration::from_millis(200));
+            e.observe(
+                "k",
+                &w,
+                Duration::from_millis(200),
+                Duration::from_millis(200),
+            );
         }
         assert!((e.estimate("k", &w).unwrap().as_millis() as i64 - 200).abs() <= 1);
+    }
+
+    #[test]
+    fn cost_is_cpu_time_and_the_slowdown_is_learned_apart() {
+        let e = Estimator::default();
+        let w = work("bcrypt", 1024.0);
+        let ms = Duration::from_millis;
+        assert!(
+            (e.slowdown(1.5) - 1.5).abs() < 1e-9,
+            "assumed until measured"
+        );
+        // Preempted for most of its run: the wall time says nothing about
+        // the shape's cost, only about the machine.
+        e.observe("k", &w, ms(100), ms(900));
+        assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 100);
+        assert!((e.slowdown(1.0) - 9.0).abs() < 1e-9);
+        // Calm again: the slowdown falls back, the cost stays.
+        for _ in 0..40 {
+            e.observe("k", &w, ms(100), ms(100));
+        }
+        assert!(e.slowdown(1.0) < 1.01);
+        assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 100);
+        // Too short to judge the machine by, and bounded either way.
+        e.observe("k", &w, Duration::from_micros(500), ms(400));
+        assert!(e.slowdown(1.0) < 1.01);
+        e.observe("k", &w, ms(10), Duration::from_secs(60));
+        assert!(e.slowdown(1.0) <= SLOWDOWN_RANGE.1);
+    }
+
+    #[test]
+    fn thread_cpu_time_does_not_count_sleep() {
+        let cpu = thread_cpu();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(thread_cpu().saturating_sub(cpu) < Duration::from_millis(25));
     }
 
     #[test]

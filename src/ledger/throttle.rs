@@ -44,7 +44,9 @@ impl Ledger {
     /// fewer than `limit` were taken since `expired_before` (Unix ms); an
     /// expired window restarts at `now_ms`. `true` when the attempt was
     /// reserved. The check and the increment are one statement, so a burst
-    /// can never take more than `limit`.
+    /// can never take more than `limit`. A counter deleted since it was
+    /// ensured (a VERIFIED's reset, a sweep, `throttle clear`) is created
+    /// again, never read as "over the limit".
     ///
     /// # Errors
     /// The statement failed.
@@ -63,16 +65,32 @@ impl Ledger {
              window_start = CASE WHEN window_start <= ? THEN ? ELSE window_start END \
              WHERE throttle_key = ? AND (window_start <= ? OR attempts < ?)",
         );
-        let done = sqlx::query(&update)
-            .bind(expired_before)
-            .bind(expired_before)
-            .bind(now_ms)
-            .bind(key.to_owned())
-            .bind(expired_before)
-            .bind(i64::from(limit))
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
+        let exists = self.sql("SELECT COUNT(*) FROM throttle_counters WHERE throttle_key = ?");
+        // Twice at most: a second deletion racing the same attempt is not
+        // worth a loop, and refusing then errs on the safe side.
+        for _ in 0..2 {
+            let done = sqlx::query(&update)
+                .bind(expired_before)
+                .bind(expired_before)
+                .bind(now_ms)
+                .bind(key.to_owned())
+                .bind(expired_before)
+                .bind(i64::from(limit))
+                .execute(self.pool())
+                .await?;
+            if done.rows_affected() > 0 {
+                return Ok(true);
+            }
+            let present: i64 = sqlx::query_scalar(&exists)
+                .bind(key.to_owned())
+                .fetch_one(self.pool())
+                .await?;
+            if present > 0 {
+                return Ok(false);
+            }
+            self.throttle_ensure(&[key], now_ms).await?;
+        }
+        Ok(false)
     }
 
     /// Gives back one attempt taken by [`Self::throttle_reserve`].
@@ -183,5 +201,22 @@ mod tests {
         assert_eq!(ledger.throttle_sweep(1_001).await.unwrap(), 1);
         assert_eq!(ledger.throttle_reset_prefix("row:").await.unwrap(), 1);
         assert_eq!(ledger.throttle_reset(k).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_counter_deleted_after_it_was_ensured_is_not_a_refusal() {
+        // The race behind a VERIFIED's background reset: ensure, the reset
+        // deletes the row, then the reservation runs.
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::connect(&DatabaseUrl::sqlite_file(&dir.path().join("l.db")))
+            .await
+            .unwrap();
+        let k = "row:gone";
+        ledger.throttle_ensure(&[k], 1_000).await.unwrap();
+        assert_eq!(ledger.throttle_reset(k).await.unwrap(), 1);
+        assert!(ledger.throttle_reserve(k, 5, 1_000, -9_000).await.unwrap());
+        assert_eq!(ledger.throttle_attempts(k, -9_000).await.unwrap(), 1);
+        // A real refusal is still one.
+        assert!(!ledger.throttle_reserve(k, 1, 1_001, -9_000).await.unwrap());
     }
 }
