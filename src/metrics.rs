@@ -117,6 +117,8 @@ pub struct Metrics {
     pub hook_replays: Family<ReplayLabels, Counter>,
     /// Verifications refused or dropped because they could not finish in time.
     pub hook_overloaded: Counter,
+    /// Hook-call rows per ledger commit (group commit).
+    pub ledger_batch_rows: Histogram,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -242,8 +244,16 @@ impl Metrics {
             "Verifications refused or dropped because they could not finish within the deadline",
             hook_overloaded.clone(),
         );
+        let ledger_batch_rows =
+            Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]);
+        registry.register(
+            "ledger_batch_rows",
+            "Hook-call rows written to the ledger per commit",
+            ledger_batch_rows.clone(),
+        );
         Arc::new(Self {
             hook_overloaded,
+            ledger_batch_rows,
             registry,
             connections_open,
             connections_closed,

@@ -30,7 +30,7 @@ use crate::hook::error::HookError;
 use crate::hook::replay::ReplayCache;
 use crate::hook::throttle::{Throttle, ThrottleLimits};
 use crate::hook::verifier::Verifier;
-use crate::ledger::{Ledger, Spool};
+use crate::ledger::{GroupCommit, Ledger, Spool};
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
 use crate::readiness::{Probe, Readiness};
@@ -198,6 +198,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         replay: Arc::new(ReplayCache::new(settings.hook.replay_window)),
         settings: Arc::new(settings),
         legacy,
+        recorder: GroupCommit::spawn(ledger.clone(), Arc::clone(&metrics)),
         ledger,
         spool,
         auth: Arc::new(auth),

@@ -8,7 +8,7 @@ use crate::hook::handler::Outcome;
 use crate::hook::replay::ReplayCache;
 use crate::hook::throttle::Throttle;
 use crate::hook::verifier::Verifier;
-use crate::ledger::{Ledger, Spool};
+use crate::ledger::{GroupCommit, Ledger, Spool};
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
@@ -22,6 +22,8 @@ pub struct AppState {
     pub legacy: LegacyDb,
     /// passbridge's own tables.
     pub ledger: Ledger,
+    /// The hook's writer of `hook_calls` rows (group commit).
+    pub recorder: GroupCommit,
     /// Durable local queue for ledger rows and write-backs ([`Spool::backlog`] for readiness).
     pub spool: Arc<Spool>,
     /// Hook caller authentication.

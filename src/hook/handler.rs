@@ -313,7 +313,7 @@ async fn persist(state: &AppState, row: &HookCallRow, deadline: Instant) -> bool
     let write_by = tokio::time::Instant::from_std(deadline + RECORD_SLACK);
     let now = tokio::time::Instant::now();
     let ledger_by = (now + LEDGER_TRY).min(write_by - SPOOL_RESERVE);
-    match tokio::time::timeout_at(ledger_by, state.ledger.insert_hook_call(row)).await {
+    match tokio::time::timeout_at(ledger_by, state.recorder.insert(row.clone())).await {
         Ok(Ok(())) => return true,
         Ok(Err(e)) => {
             state.metrics.dependency_error("ledger");

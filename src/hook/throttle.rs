@@ -4,8 +4,8 @@
 //! not forget, replicas sharing a ledger enforce one limit).
 //!
 //! An attempt is *reserved* before any verification, atomically, so a burst
-//! can never evaluate more guesses than a limit allows; a wrong password keeps
-//! its reservation, a right one clears the row's counters. See
+//! can never evaluate more wrong guesses than a limit allows; a wrong password
+//! keeps its reservation, a right one gives its own back. See
 //! `docs/security.md` § Throttling for why the keys are what they are.
 
 use std::collections::HashMap;
@@ -357,15 +357,19 @@ impl Throttle {
         Some(over.map_or(Ok(()), Err))
     }
 
-    /// The reserved attempt was the right password: the row's counters
-    /// start over and the IP gets its attempt back. A failure here only
-    /// leaves the counters higher, so it is logged, not returned.
+    /// The reserved attempt was the right password: it gives its place back
+    /// in every counter, so successes never add up (an admin's repeated
+    /// `hook test`), while the failures before it keep theirs. Counters are
+    /// not reset: after a VERIFIED Okta holds the password and stops calling
+    /// for that user, so a reset would buy the user nothing and would hand a
+    /// burst still in flight a fresh allowance. A failure here only leaves
+    /// the counters higher, so it is logged, not returned.
     pub async fn succeeded(&self, granted: Granted) {
         if let Ok(mut local) = self.local.lock() {
-            local.remove(&granted.row_ip);
-            local.remove(&granted.subject);
-            if let Some((n, _)) = local.get_mut(&granted.ip) {
-                *n = n.saturating_sub(1);
+            for key in [&granted.row_ip, &granted.subject, &granted.ip] {
+                if let Some((n, _)) = local.get_mut(key) {
+                    *n = n.saturating_sub(1);
+                }
             }
         }
         if granted.local {
@@ -375,14 +379,16 @@ impl Throttle {
         let ledger = self.ledger.clone();
         tokio::spawn(async move {
             let work = async {
-                ledger.throttle_reset(&granted.row_ip).await?;
-                ledger.throttle_reset(&granted.subject).await?;
+                ledger.throttle_release(&granted.row_ip).await?;
+                ledger.throttle_release(&granted.subject).await?;
                 ledger.throttle_release(&granted.ip).await
             };
             match tokio::time::timeout(LEDGER_TIMEOUT, work).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => warn!(error = %e, "could not reset throttle counters after VERIFIED"),
-                Err(_) => warn!("resetting throttle counters after VERIFIED timed out"),
+                Ok(Err(e)) => {
+                    warn!(error = %e, "could not give back a VERIFIED's throttle attempt")
+                }
+                Err(_) => warn!("giving back a VERIFIED's throttle attempt timed out"),
             }
         });
     }

@@ -2,6 +2,7 @@
 //! verdict of every hook call and the `migrated_users` view. Never stores a
 //! password or a hash.
 
+mod group_commit;
 mod imports;
 pub mod sanitise;
 pub mod spool;
@@ -11,6 +12,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use sqlx::{AnyPool, Row};
 
+pub use group_commit::GroupCommit;
 pub use imports::{ImportRecord, ImportResult, ImportState, PendingImport};
 pub use spool::Spool;
 
@@ -25,6 +27,12 @@ pub enum LedgerError {
     /// A statement failed.
     #[error("ledger query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// The group-commit writer has stopped (the service is shutting down).
+    #[error("the ledger writer has stopped")]
+    WriterStopped,
+    /// A group commit took longer than its bound.
+    #[error("ledger commit timed out")]
+    TimedOut,
 }
 
 /// A SQLite ledger in WAL mode with `synchronous = NORMAL`: appends no longer
@@ -157,6 +165,32 @@ pub fn now_rfc3339() -> String {
     at.format(&fmt).unwrap_or_default()
 }
 
+/// `sql` (the hook-call insert) bound to `row`. Caller-controlled fields
+/// are bounded and escaped here, the one place ledger text is cleaned
+/// ([`sanitise`]), so no caller input can make the insert fail.
+fn bind_hook_call<'q>(
+    sql: &'q str,
+    row: &HookCallRow,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    use sanitise::{bounded, EVENT_ID_CHARS, REQUEST_ID_CHARS, SCHEME_CHARS, USERNAME_CHARS};
+    let call = &row.call;
+    sqlx::query(sql)
+        .bind(row.id.clone())
+        .bind(call.event_id.as_deref().map(|e| bounded(e, EVENT_ID_CHARS)))
+        .bind(
+            call.request_id
+                .as_deref()
+                .map(|r| bounded(r, REQUEST_ID_CHARS)),
+        )
+        .bind(bounded(&call.username, USERNAME_CHARS))
+        .bind(call.verdict.clone())
+        .bind(call.reason.clone())
+        .bind(call.scheme.as_deref().map(|s| bounded(s, SCHEME_CHARS)))
+        .bind(call.latency_ms)
+        .bind(row.created_at.clone())
+        .bind(call.origin.as_str())
+}
+
 impl Ledger {
     /// Connects and applies pending migrations.
     ///
@@ -206,36 +240,12 @@ impl Ledger {
 
     /// Inserts `row` unless a row with its id is already there (a replay
     /// after a crash, or a write that committed after we stopped waiting).
-    /// Caller-controlled fields are bounded and escaped here, the one place
-    /// ledger text is cleaned ([`sanitise`]).
     ///
     /// # Errors
     /// The insert failed and no row with this id exists.
     pub async fn insert_hook_call(&self, row: &HookCallRow) -> Result<(), LedgerError> {
-        use sanitise::{bounded, EVENT_ID_CHARS, REQUEST_ID_CHARS, SCHEME_CHARS, USERNAME_CHARS};
-        let call = &row.call;
-        let sql = self.sql(
-            "INSERT INTO hook_calls (id, event_id, request_id, username, verdict, reason, scheme, latency_ms, created_at, origin) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        );
-        let inserted = sqlx::query(&sql)
-            .bind(row.id.clone())
-            .bind(call.event_id.as_deref().map(|e| bounded(e, EVENT_ID_CHARS)))
-            .bind(
-                call.request_id
-                    .as_deref()
-                    .map(|r| bounded(r, REQUEST_ID_CHARS)),
-            )
-            .bind(bounded(&call.username, USERNAME_CHARS))
-            .bind(call.verdict.clone())
-            .bind(call.reason.clone())
-            .bind(call.scheme.as_deref().map(|s| bounded(s, SCHEME_CHARS)))
-            .bind(call.latency_ms)
-            .bind(row.created_at.clone())
-            .bind(call.origin.as_str())
-            .execute(&self.pool)
-            .await;
-        match inserted {
+        let sql = self.insert_hook_call_sql();
+        match bind_hook_call(&sql, row).execute(&self.pool).await {
             Ok(_) => Ok(()),
             Err(e) => {
                 let duplicate = e
@@ -248,6 +258,29 @@ impl Ledger {
                 }
             }
         }
+    }
+
+    /// Inserts `rows` in one transaction: all of them or none (a duplicate
+    /// id fails the lot; [`GroupCommit`] then falls back to
+    /// [`Self::insert_hook_call`] row by row).
+    ///
+    /// # Errors
+    /// A statement or the commit failed.
+    pub async fn insert_hook_calls(&self, rows: &[HookCallRow]) -> Result<(), LedgerError> {
+        let sql = self.insert_hook_call_sql();
+        let mut tx = self.pool.begin().await?;
+        for row in rows {
+            bind_hook_call(&sql, row).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn insert_hook_call_sql(&self) -> String {
+        self.sql(
+            "INSERT INTO hook_calls (id, event_id, request_id, username, verdict, reason, scheme, latency_ms, created_at, origin) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
     }
 
     /// Whether a hook call row with `id` exists.
