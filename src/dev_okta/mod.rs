@@ -15,6 +15,7 @@
 mod authn;
 mod error;
 mod hooks;
+pub mod keys;
 mod limits;
 mod state;
 mod users;

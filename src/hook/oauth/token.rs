@@ -318,3 +318,159 @@ fn header_refusal(token: &str) -> Refusal {
         None => Refusal::Malformed,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::sync::OnceLock;
+
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::dev_okta::keys::{jwks_of, SigningKey};
+
+    const NOW: u64 = 1_800_000_000;
+    const ISS: &str = "https://example.okta.com/oauth2/aus1hook";
+
+    /// Two keys, generated once for all tests (RSA generation is the slow part).
+    fn keys() -> &'static (SigningKey, SigningKey) {
+        static KEYS: OnceLock<(SigningKey, SigningKey)> = OnceLock::new();
+        KEYS.get_or_init(|| {
+            (
+                SigningKey::generate("kid-a").unwrap(),
+                SigningKey::generate("kid-b").unwrap(),
+            )
+        })
+    }
+
+    /// The published set: key A only.
+    fn published() -> KeySet {
+        KeySet::from_jwks_json(&serde_json::to_vec(&jwks_of([&keys().0])).unwrap()).unwrap()
+    }
+
+    fn policy() -> TokenPolicy {
+        TokenPolicy {
+            issuer: ISS.into(),
+            audience: "api://passbridge".into(),
+            client_id: "0oahookclient".into(),
+            scope: Some("passbridge.hook".into()),
+            algorithms: vec![Algorithm::RS256],
+            leeway: Duration::from_secs(60),
+        }
+    }
+
+    fn claims() -> Value {
+        json!({"ver":1,"jti":"AT.abc","iss":ISS,"aud":"api://passbridge","iat":NOW - 10,
+               "exp":NOW + 3600,"cid":"0oahookclient","scp":["passbridge.hook"],"sub":"0oahookclient"})
+    }
+
+    fn with(change: impl FnOnce(&mut Value)) -> String {
+        let mut c = claims();
+        change(&mut c);
+        keys().0.sign(&c).unwrap()
+    }
+
+    fn check(token: &str) -> Result<Claims, Refusal> {
+        validate(token, &published(), &policy(), NOW)
+    }
+
+    fn unsigned(header: &Value, claims: &Value, signature: &str) -> String {
+        format!(
+            "{}.{}.{signature}",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap()),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap())
+        )
+    }
+
+    #[test]
+    fn a_valid_okta_token_is_accepted() {
+        let c = check(&keys().0.sign(&claims()).unwrap()).unwrap();
+        assert_eq!(c.cid.as_deref(), Some("0oahookclient"));
+        assert_eq!(c.jti.as_deref(), Some("AT.abc"));
+        // `aud` as an array, and exactly at the edge of the leeway.
+        assert!(check(&with(|c| c["aud"] = json!(["other", "api://passbridge"]))).is_ok());
+        assert!(check(&with(|c| c["exp"] = json!(NOW - 60))).is_ok());
+    }
+
+    #[test]
+    fn each_bad_token_is_refused_for_its_reason() {
+        let (a, b) = keys();
+        let cases: Vec<(&str, String, Refusal)> = vec![
+            ("signed by another key, naming A", b.sign_as("kid-a", &claims()).unwrap(), Refusal::Signature),
+            ("a key not in the JWKS", b.sign(&claims()).unwrap(), Refusal::UnknownKey),
+            ("no kid", unsigned(&json!({"alg":"RS256"}), &claims(), "c2ln"), Refusal::UnknownKey),
+            ("alg none", unsigned(&json!({"alg":"none","typ":"JWT"}), &claims(), ""), Refusal::Algorithm),
+            ("alg RS512 not configured", {
+                let mut h = jsonwebtoken::Header::new(Algorithm::RS512);
+                h.kid = Some("kid-a".into());
+                unsigned(&serde_json::to_value(&h).unwrap(), &claims(), "c2ln")
+            }, Refusal::Algorithm),
+            ("HS256 with the public key as secret", {
+                let mut h = jsonwebtoken::Header::new(Algorithm::HS256);
+                h.kid = Some("kid-a".into());
+                jsonwebtoken::encode(&h, &claims(), &jsonwebtoken::EncodingKey::from_secret(a.public_der())).unwrap()
+            }, Refusal::Algorithm),
+            ("expired", with(|c| c["exp"] = json!(NOW - 61)), Refusal::Expired),
+            ("nbf in the future", with(|c| c["nbf"] = json!(NOW + 61)), Refusal::NotYetValid),
+            ("iat in the future", with(|c| c["iat"] = json!(NOW + 61)), Refusal::NotYetValid),
+            ("wrong iss", with(|c| c["iss"] = json!("https://example.okta.com/oauth2/default")), Refusal::Issuer),
+            ("wrong aud", with(|c| c["aud"] = json!("api://default")), Refusal::Audience),
+            ("wrong cid", with(|c| c["cid"] = json!("0oaother")), Refusal::ClientId),
+            ("no cid", with(|c| { c.as_object_mut().unwrap().remove("cid"); }), Refusal::ClientId),
+            ("missing scope", with(|c| c["scp"] = json!(["okta.users.read"])), Refusal::Scope),
+            ("user-bound token", with(|c| c["uid"] = json!("00u1")), Refusal::UserToken),
+            ("exp as a string", with(|c| c["exp"] = json!("99999999999")), Refusal::Malformed),
+            ("nbf as a string", with(|c| c["nbf"] = json!("99999999999")), Refusal::Malformed),
+            ("iss as a number", with(|c| c["iss"] = json!(7)), Refusal::Malformed),
+            ("not a JWT", "not-a-jwt".to_owned(), Refusal::Malformed),
+            ("two segments", "eyJhbGciOiJSUzI1NiJ9.e30".to_owned(), Refusal::Malformed),
+            ("empty", String::new(), Refusal::Malformed),
+        ];
+        for (what, token, want) in cases {
+            assert_eq!(check(&token).err(), Some(want), "{what}");
+        }
+    }
+
+    #[test]
+    fn no_keys_refuses_everything() {
+        let token = keys().0.sign(&claims()).unwrap();
+        assert_eq!(
+            validate(&token, &KeySet::default(), &policy(), NOW).err(),
+            Some(Refusal::NoKeys)
+        );
+    }
+
+    #[test]
+    fn hs_algorithms_are_refused_even_if_configured() {
+        let (a, _) = keys();
+        let mut p = policy();
+        p.algorithms = vec![Algorithm::RS256, Algorithm::HS256];
+        let mut h = jsonwebtoken::Header::new(Algorithm::HS256);
+        h.kid = Some("kid-a".into());
+        let forged = jsonwebtoken::encode(
+            &h,
+            &claims(),
+            &jsonwebtoken::EncodingKey::from_secret(a.public_der()),
+        )
+        .unwrap();
+        assert_eq!(
+            validate(&forged, &published(), &p, NOW).err(),
+            Some(Refusal::Algorithm)
+        );
+    }
+
+    #[test]
+    fn jwks_parsing_skips_unusable_keys() {
+        let doc = json!({"keys":[
+            keys().0.jwk(),
+            {"kty":"oct","kid":"sym","k":"c2VjcmV0"},
+            {"kty":"RSA","use":"enc","kid":"enc","n":"AQAB","e":"AQAB"},
+            {"kty":"RSA","n":"AQAB","e":"AQAB"}
+        ]});
+        let set = KeySet::from_jwks_json(&serde_json::to_vec(&doc).unwrap()).unwrap();
+        assert_eq!(set.kids(), vec!["kid-a"]);
+        assert!(KeySet::from_jwks_json(b"{}").is_err());
+    }
+}
