@@ -14,6 +14,7 @@ mod import;
 mod import_preflight;
 mod ledger_durability;
 mod listeners;
+mod oauth;
 mod logs;
 mod okta_standin;
 mod preflight;
