@@ -1251,6 +1251,46 @@ mod tests {
     }
 
     #[test]
+    fn oauth_mode_needs_its_settings_and_refuses_none_and_hs() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        for bad in ["none", "HS256", "hs512"] {
+            std::fs::write(
+                &file,
+                format!("[hook]\nauth = \"oauth2\"\n[hook.oauth]\nalgorithms = [\"RS256\", \"{bad}\"]\n"),
+            )
+            .unwrap();
+            let err = load(Some(&file), &[]).unwrap_err().to_string();
+            assert!(err.contains("is refused"), "{bad}: {err}");
+        }
+        let (mut s, src) = load(
+            None,
+            &env(&[
+                ("PASSBRIDGE_HOOK_AUTH", "oauth2"),
+                ("PASSBRIDGE_HOOK_OAUTH_ISSUER", "https://example.okta.com/oauth2/default"),
+                ("PASSBRIDGE_HOOK_OAUTH_AUDIENCE", "api://default"),
+                ("PASSBRIDGE_HOOK_OAUTH_SCOPE", "passbridge.hook"),
+            ]),
+        )
+        .unwrap();
+        assert!(src.unknown_env.is_empty());
+        assert_eq!(s.hook.auth, HookAuthMode::Oauth2);
+        assert_eq!(s.hook.oauth.leeway, Duration::from_secs(60));
+        s.legacy.url = Some("sqlite://u.db".parse().unwrap());
+        s.legacy.query = Some("SELECT password_hash FROM users WHERE email = ?".into());
+        let err = s.validate_for_serve().unwrap_err().to_string();
+        assert!(
+            err.contains("hook.oauth.client_id") && err.contains("PASSBRIDGE_HOOK_OAUTH_CLIENT_ID"),
+            "{err}"
+        );
+        s.hook.oauth.client_id = Some("0oa1".into());
+        s.validate_for_serve().unwrap();
+        s.hook.oauth.issuer = Some("http://example.okta.com/oauth2/default".into());
+        assert!(s.validate_for_serve().is_err(), "plain http to a remote issuer");
+        assert!(load(None, &env(&[("PASSBRIDGE_HOOK_AUTH", "jwt")])).is_err());
+    }
+
+    #[test]
     fn unknown_file_keys_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("p.toml");
