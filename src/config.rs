@@ -223,7 +223,7 @@ pub struct LedgerSettings {
 }
 
 /// How Okta authenticates itself to the hook (`hook.auth`, `PASSBRIDGE_HOOK_AUTH`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum HookAuthMode {
     /// A shared secret in a header (`hook.header`, `hook.secrets`); channel `HTTP`.

@@ -21,7 +21,8 @@ pub use error::{
     E_VALIDATION, LOGIN_EXISTS_CAUSE,
 };
 pub use hooks::{
-    AuthScheme, Channel, ChannelConfig, HookHeader, InlineHook, InlineHookCreate, HOOK_VERSION,
+    AuthScheme, Channel, ChannelConfig, HookHeader, InlineHook, InlineHookCreate, OAuthChannel,
+    OAuthClientAuth, HOOK_VERSION,
     PASSWORD_IMPORT_HOOK_TYPE,
 };
 pub use users::{

@@ -292,3 +292,100 @@ impl SecretValue for TestApp {
         self.secret.expose_secret().to_owned()
     }
 }
+
+/// The whole path in OAuth mode: `hook register --auth oauth2` against the
+/// stand-in, a user created with the hook flag, a sign-in: the stand-in
+/// mints a token from its own key and calls the hook with it; passbridge
+/// fetches the stand-in's JWKS and answers VERIFIED. After a key rotation a
+/// sign-in still works (the new kid is fetched).
+#[tokio::test]
+async fn a_sign_in_through_the_stand_in_in_oauth_mode() {
+    use passbridge::cmd::hook::{execute, HookCommand, HookContext, OAuthDefaults, OrgArgs};
+    use passbridge::okta::{CreateUser, PASSWORD_IMPORT_HOOK_TYPE};
+    use secrecy::SecretString;
+
+    use crate::okta_standin::{client, profile, sign_in, standin};
+
+    let stand = standin(|_| {}).await;
+    let issuer = stand.oauth_issuer();
+    let audience = stand.oauth_audience();
+    let iss = issuer.clone();
+    let app = spawn_app_with_user(USER, PASSWORD, move |s| {
+        s.hook.auth = HookAuthMode::Oauth2;
+        s.hook.secrets.clear();
+        s.hook.oauth.issuer = Some(iss);
+        s.hook.oauth.audience = Some(audience.into());
+        s.hook.oauth.client_id = Some(CLIENT_ID.into());
+        s.hook.oauth.scope = Some(SCOPE.into());
+    })
+    .await;
+
+    let mut settings = passbridge::config::OAuthSettings::default();
+    settings.issuer = Some(issuer.clone());
+    settings.client_id = Some(CLIENT_ID.into());
+    settings.scope = Some(SCOPE.into());
+    let client_secret = "oauth-client-secret-not-to-print";
+    let ctx = HookContext {
+        client: client(&stand),
+        secret: None,
+        header: "Authorization".into(),
+        configured: Default::default(),
+        oauth: OAuthDefaults {
+            mode: HookAuthMode::Oauth2,
+            settings,
+            client_secret: Some(SecretString::from(client_secret)),
+        },
+    };
+    let url = format!("{}/hooks/password-import", app.address);
+    let cmd = HookCommand::Register {
+        url: url.parse().unwrap(),
+        name: "passbridge password import".into(),
+        replace: false,
+        rotate_secret: false,
+        auth_header: None,
+        headers: vec![],
+        auth: None,
+        client_id: None,
+        token_url: None,
+        scope: None,
+        hook_key_id: None,
+        org: OrgArgs::default(),
+    };
+    let mut out = Vec::new();
+    let mut input = std::io::Cursor::new(Vec::new());
+    execute(cmd, &ctx, &mut out, &mut input, false).await.unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("OAuth 2.0 channel"), "{out}");
+    assert!(!out.contains(client_secret), "{out}");
+    let hooks = stand.hooks();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].kind, PASSWORD_IMPORT_HOOK_TYPE);
+    assert_eq!(hooks[0].channel.kind, "OAUTH");
+    let config = &hooks[0].channel.config;
+    assert_eq!(config.auth_type.as_deref(), Some("client_secret_post"));
+    assert_eq!(config.client_id.as_deref(), Some(CLIENT_ID));
+    assert_eq!(config.token_url.as_deref(), Some(format!("{issuer}/v1/token").as_str()));
+    assert!(config.auth_scheme.is_none() && config.client_secret.is_none());
+
+    client(&stand)
+        .create_user(&CreateUser::with_hook(profile(USER)), true)
+        .await
+        .unwrap();
+    assert_eq!(sign_in(&stand, USER, "wrong password").await, 401);
+    assert_eq!(sign_in(&stand, USER, PASSWORD).await, 200);
+    assert_eq!(
+        app.reasons(USER).await.last().map(String::as_str),
+        Some("verified")
+    );
+
+    // A token from the stand-in for another client is refused.
+    let other = stand.mint_token("0oaother", Some(SCOPE)).await.unwrap();
+    assert_eq!(bearer(&app, &other).await, 401);
+    assert!(refused(&app, "client_id"));
+
+    // Key rotation at the authorization server: the next token has a new kid.
+    stand.rotate_keys().await.unwrap();
+    let rotated = stand.mint_token(CLIENT_ID, Some(SCOPE)).await.unwrap();
+    assert_eq!(bearer(&app, &rotated).await, 200);
+    assert!(!captured_logs().contains(&rotated[..60]), "token logged");
+}
