@@ -302,9 +302,9 @@ pub fn parse_algorithm(name: &str) -> std::result::Result<jsonwebtoken::Algorith
     if trimmed.to_ascii_uppercase().starts_with("HS") {
         return Err(format!("hook.oauth.algorithms: {trimmed:?} is refused: a shared-secret algorithm lets anyone holding the public JWKS forge tokens; use [\"RS256\"]"));
     }
-    trimmed
-        .parse::<jsonwebtoken::Algorithm>()
-        .map_err(|_| format!("hook.oauth.algorithms: {trimmed:?} is not a JWS algorithm (Okta signs with RS256)"))
+    trimmed.parse::<jsonwebtoken::Algorithm>().map_err(|_| {
+        format!("hook.oauth.algorithms: {trimmed:?} is not a JWS algorithm (Okta signs with RS256)")
+    })
 }
 
 impl OAuthSettings {
@@ -321,7 +321,9 @@ impl OAuthSettings {
                 .map(str::to_owned)
                 .ok_or_else(|| ConfigError::Invalid {
                     key,
-                    message: format!("not set; hook.auth = \"oauth2\" needs it: set {var} (e.g. {example})"),
+                    message: format!(
+                        "not set; hook.auth = \"oauth2\" needs it: set {var} (e.g. {example})"
+                    ),
                 })
         };
         let issuer = required(
@@ -1267,7 +1269,10 @@ mod tests {
             None,
             &env(&[
                 ("PASSBRIDGE_HOOK_AUTH", "oauth2"),
-                ("PASSBRIDGE_HOOK_OAUTH_ISSUER", "https://example.okta.com/oauth2/default"),
+                (
+                    "PASSBRIDGE_HOOK_OAUTH_ISSUER",
+                    "https://example.okta.com/oauth2/default",
+                ),
                 ("PASSBRIDGE_HOOK_OAUTH_AUDIENCE", "api://default"),
                 ("PASSBRIDGE_HOOK_OAUTH_SCOPE", "passbridge.hook"),
             ]),
@@ -1286,7 +1291,10 @@ mod tests {
         s.hook.oauth.client_id = Some("0oa1".into());
         s.validate_for_serve().unwrap();
         s.hook.oauth.issuer = Some("http://example.okta.com/oauth2/default".into());
-        assert!(s.validate_for_serve().is_err(), "plain http to a remote issuer");
+        assert!(
+            s.validate_for_serve().is_err(),
+            "plain http to a remote issuer"
+        );
         assert!(load(None, &env(&[("PASSBRIDGE_HOOK_AUTH", "jwt")])).is_err());
     }
 

@@ -47,6 +47,8 @@ pub struct OrgArgs {
 }
 
 /// `passbridge hook …`
+// Parsed once per process: the size of `Register` costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum HookCommand {
     /// Create the password-import inline hook pointing at `passbridge serve`.

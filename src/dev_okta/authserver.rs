@@ -87,7 +87,11 @@ impl AuthServer {
 
     /// An access token for `client_id` with `scope`, as Okta's client
     /// credentials grant issues it.
-    pub(crate) async fn mint(&self, client_id: &str, scope: Option<&str>) -> Result<String, String> {
+    pub(crate) async fn mint(
+        &self,
+        client_id: &str,
+        scope: Option<&str>,
+    ) -> Result<String, String> {
         let keys = self.published().await?;
         let key = keys.first().ok_or("no key")?;
         let now = SystemTime::now()
@@ -137,6 +141,10 @@ pub(crate) async fn rotate(State(org): State<Arc<Org>>) -> Result<Json<Value>, A
         .rotate()
         .await
         .map_err(|_| ApiError::internal())?;
-    let kids = org.auth_server.kids().await.map_err(|_| ApiError::internal())?;
+    let kids = org
+        .auth_server
+        .kids()
+        .await
+        .map_err(|_| ApiError::internal())?;
     Ok(Json(json!({ "signing_kid": kid, "published": kids })))
 }

@@ -42,7 +42,10 @@ pub(crate) struct HookTarget {
 impl HookTarget {
     fn of(h: &HookRecord) -> Self {
         Self {
-            oauth: h.oauth.as_ref().map(|o| (o.client_id.clone(), o.scope.clone())),
+            oauth: h
+                .oauth
+                .as_ref()
+                .map(|o| (o.client_id.clone(), o.scope.clone())),
             id: h.id.clone(),
             uri: h.uri.clone(),
             auth_key: h.auth_key.clone(),
@@ -323,7 +326,7 @@ fn validate(body: &Value, allow_http_loopback: bool) -> Result<HookRecord, Vec<S
     }
     let header_ok = is_oauth
         || axum::http::HeaderName::from_bytes(auth_key.as_bytes()).is_ok()
-        && axum::http::HeaderValue::from_str(&auth_value).is_ok();
+            && axum::http::HeaderValue::from_str(&auth_value).is_ok();
     if !header_ok && !auth_key.is_empty() && !auth_value.is_empty() {
         causes.push("channel.config.authScheme: Not a valid HTTP header".into());
     }
@@ -624,8 +627,14 @@ mod tests {
         assert!(record.to_api().channel.config.client_secret.is_none());
         let mut pk = good.clone();
         pk["channel"]["config"]["authType"] = json!("private_key_jwt");
-        assert!(validate(&pk, false).is_err(), "private_key_jwt with a secret and no hookKeyId");
-        pk["channel"]["config"].as_object_mut().unwrap().remove("clientSecret");
+        assert!(
+            validate(&pk, false).is_err(),
+            "private_key_jwt with a secret and no hookKeyId"
+        );
+        pk["channel"]["config"]
+            .as_object_mut()
+            .unwrap()
+            .remove("clientSecret");
         pk["channel"]["config"]["hookKeyId"] = json!("HKY1");
         assert!(validate(&pk, false).is_ok());
         let mut with_scheme = good.clone();

@@ -160,7 +160,12 @@ impl HookRecord {
             created: Some(self.created.clone()),
             last_updated: Some(self.last_updated.clone()),
             channel: Channel {
-                kind: if self.oauth.is_some() { "OAUTH" } else { "HTTP" }.to_owned(),
+                kind: if self.oauth.is_some() {
+                    "OAUTH"
+                } else {
+                    "HTTP"
+                }
+                .to_owned(),
                 version: HOOK_VERSION.to_owned(),
                 config: ChannelConfig {
                     auth_type: self.oauth.as_ref().map(|o| o.auth_type.clone()),

@@ -104,11 +104,17 @@ impl FromRequestParts<AppState> for HookCaller {
     type Rejection = HookError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HookError> {
-        check_with(&state.auth, parts, state).await.map(|()| HookCaller)
+        check_with(&state.auth, parts, state)
+            .await
+            .map(|()| HookCaller)
     }
 }
 
-async fn check_with(auth: &Arc<HookAuth>, parts: &Parts, state: &AppState) -> Result<(), HookError> {
+async fn check_with(
+    auth: &Arc<HookAuth>,
+    parts: &Parts,
+    state: &AppState,
+) -> Result<(), HookError> {
     match &**auth {
         HookAuth::Header(h) => h.check(parts).inspect_err(|_| {
             state.metrics.auth_refused("header");
@@ -116,7 +122,10 @@ async fn check_with(auth: &Arc<HookAuth>, parts: &Parts, state: &AppState) -> Re
         HookAuth::OAuth2(o) => match o.check(parts).await {
             Ok(claims) => {
                 // `jti` names the token without being usable as one.
-                tracing::debug!(jti = claims.jti.as_deref().unwrap_or("-"), "hook caller: bearer token accepted");
+                tracing::debug!(
+                    jti = claims.jti.as_deref().unwrap_or("-"),
+                    "hook caller: bearer token accepted"
+                );
                 Ok(())
             }
             Err(refusal) => {

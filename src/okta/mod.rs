@@ -22,8 +22,7 @@ pub use error::{
 };
 pub use hooks::{
     AuthScheme, Channel, ChannelConfig, HookHeader, InlineHook, InlineHookCreate, OAuthChannel,
-    OAuthClientAuth, HOOK_VERSION,
-    PASSWORD_IMPORT_HOOK_TYPE,
+    OAuthClientAuth, HOOK_VERSION, PASSWORD_IMPORT_HOOK_TYPE,
 };
 pub use users::{
     CreateCredentials, CreateUser, DigestAlgorithm, HashAlgorithm, PasswordCredential,

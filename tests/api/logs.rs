@@ -151,21 +151,37 @@ async fn no_secret_at_trace_level_in_hook_importer_or_hash_cli() {
     let salt = "TraceSalt-9c0e7d";
     let pepper = "TracePepper-3f2a81";
     let salted = hex::encode(Sha256::digest(format!("{salt}{password}").as_bytes()));
-    let bcrypt = bcrypt::hash_with_salt(password, 4, [7u8; 16]).unwrap().to_string();
+    let bcrypt = bcrypt::hash_with_salt(password, 4, [7u8; 16])
+        .unwrap()
+        .to_string();
 
     // Hook, header mode, and the importer against the stand-in.
     let db = TestDb::create(DbKind::Sqlite).await.unwrap();
     db.create_users_table().await;
-    db.insert_user("salted@example.com", &salted, Some(salt), Some("salted_sha256"))
+    db.insert_user(
+        "salted@example.com",
+        &salted,
+        Some(salt),
+        Some("salted_sha256"),
+    )
+    .await;
+    db.insert_user("bcrypt@example.com", &bcrypt, None, None)
         .await;
-    db.insert_user("bcrypt@example.com", &bcrypt, None, None).await;
     let legacy_url = db.url.expose().to_owned();
     let app = spawn_app_with(db, |s| {
-        s.legacy.params.insert("salt_position".into(), "prefix".into());
+        s.legacy
+            .params
+            .insert("salt_position".into(), "prefix".into());
     })
     .await;
-    assert_eq!(app.verdict("salted@example.com", password).await, "VERIFIED");
-    assert_eq!(app.verdict("salted@example.com", "nope").await, "UNVERIFIED");
+    assert_eq!(
+        app.verdict("salted@example.com", password).await,
+        "VERIFIED"
+    );
+    assert_eq!(
+        app.verdict("salted@example.com", "nope").await,
+        "UNVERIFIED"
+    );
     let stand = standin(|_| {}).await;
     client(&stand)
         .create_inline_hook(&InlineHookCreate::password_import(
@@ -207,7 +223,10 @@ async fn no_secret_at_trace_level_in_hook_importer_or_hash_cli() {
         String::from_utf8_lossy(&import.stderr)
     );
     assert_eq!(stand.user_count(), 2, "import: {import_out}");
-    assert!(import_out.contains("PASSBRIDGE_TRACE_PROBE"), "the log output is captured");
+    assert!(
+        import_out.contains("PASSBRIDGE_TRACE_PROBE"),
+        "the log output is captured"
+    );
 
     // Hook, OAuth mode: the stand-in signs Okta's bearer token.
     let issuer = stand.oauth_issuer();
@@ -219,7 +238,10 @@ async fn no_secret_at_trace_level_in_hook_importer_or_hash_cli() {
         s.hook.oauth.scope = Some("passbridge.hook".into());
     })
     .await;
-    let token = stand.mint_token("0oatrace", Some("passbridge.hook")).await.unwrap();
+    let token = stand
+        .mint_token("0oatrace", Some("passbridge.hook"))
+        .await
+        .unwrap();
     let resp = oauth_app
         .client
         .post(format!("{}/hooks/password-import", oauth_app.address))
@@ -282,7 +304,10 @@ async fn no_secret_at_trace_level_in_hook_importer_or_hash_cli() {
         })
         .collect::<String>();
     assert!(hash_out.contains("\"id\":1"), "hash CLI ran: {hash_out}");
-    assert!(hash_out.contains("PASSBRIDGE_TRACE_PROBE"), "the log output is captured");
+    assert!(
+        hash_out.contains("PASSBRIDGE_TRACE_PROBE"),
+        "the log output is captured"
+    );
 
     let everything = format!("{}{import_out}{hash_out}", captured_logs());
     assert!(everything.contains("hook answered"), "hook logs captured");
@@ -298,6 +323,9 @@ async fn no_secret_at_trace_level_in_hook_importer_or_hash_cli() {
         ("bearer token signature", token.rsplit('.').next().unwrap()),
         ("Okta API token", TOKEN),
     ] {
-        assert!(!everything.contains(secret), "the {what} reached the output");
+        assert!(
+            !everything.contains(secret),
+            "the {what} reached the output"
+        );
     }
 }

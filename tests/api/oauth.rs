@@ -109,8 +109,10 @@ async fn metadata(State(s): State<Arc<IssuerState>>) -> Response {
     if s.down.load(Ordering::SeqCst) {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
-    Json(json!({"issuer": s.issuer, "jwks_uri": format!("{}/v1/keys", s.issuer),
-                "token_endpoint": format!("{}/v1/token", s.issuer)}))
+    Json(
+        json!({"issuer": s.issuer, "jwks_uri": format!("{}/v1/keys", s.issuer),
+                "token_endpoint": format!("{}/v1/token", s.issuer)}),
+    )
     .into_response()
 }
 
@@ -153,8 +155,9 @@ async fn bearer(app: &TestApp, token: &str) -> StatusCode {
 
 fn refused(app: &TestApp, reason: &str) -> bool {
     app.state.metrics.render().lines().any(|l| {
-        l.starts_with(&format!("passbridge_hook_auth_refused_total{{reason=\"{reason}\"}}"))
-            && !l.ends_with(" 0")
+        l.starts_with(&format!(
+            "passbridge_hook_auth_refused_total{{reason=\"{reason}\"}}"
+        )) && !l.ends_with(" 0")
     })
 }
 
@@ -180,13 +183,31 @@ async fn a_valid_token_is_accepted_and_bad_ones_refused_before_any_lookup() {
         .unwrap()
     };
     let cases: Vec<(String, &str)> = vec![
-        (keys()[1].sign_as("it-kid-a", &issuer.claims()).unwrap(), "signature"),
+        (
+            keys()[1].sign_as("it-kid-a", &issuer.claims()).unwrap(),
+            "signature",
+        ),
         (forged, "algorithm"),
-        (issuer.token_with(|c| c["exp"] = json!(1_000_000_000)), "expired"),
-        (issuer.token_with(|c| c["iat"] = json!(9_000_000_000u64)), "not_yet_valid"),
-        (issuer.token_with(|c| c["iss"] = json!("https://evil.example.com/oauth2/default")), "issuer"),
-        (issuer.token_with(|c| c["aud"] = json!("api://default")), "audience"),
-        (issuer.token_with(|c| c["cid"] = json!("0oaother")), "client_id"),
+        (
+            issuer.token_with(|c| c["exp"] = json!(1_000_000_000)),
+            "expired",
+        ),
+        (
+            issuer.token_with(|c| c["iat"] = json!(9_000_000_000u64)),
+            "not_yet_valid",
+        ),
+        (
+            issuer.token_with(|c| c["iss"] = json!("https://evil.example.com/oauth2/default")),
+            "issuer",
+        ),
+        (
+            issuer.token_with(|c| c["aud"] = json!("api://default")),
+            "audience",
+        ),
+        (
+            issuer.token_with(|c| c["cid"] = json!("0oaother")),
+            "client_id",
+        ),
         (issuer.token_with(|c| c["scp"] = json!(["openid"])), "scope"),
         ("not.a.jwt".to_owned(), "malformed"),
     ];
@@ -198,10 +219,17 @@ async fn a_valid_token_is_accepted_and_bad_ones_refused_before_any_lookup() {
     assert_eq!(call(&app, Some(app.secret_value())).await.status(), 401);
     assert_eq!(call(&app, None).await.status(), 401);
     assert!(refused(&app, "missing_token"));
-    assert_eq!(app.reasons(USER).await.len(), looked_up, "no lookup after a refusal");
+    assert_eq!(
+        app.reasons(USER).await.len(),
+        looked_up,
+        "no lookup after a refusal"
+    );
 
     let logs = captured_logs();
-    assert!(logs.contains("hook caller refused"), "a log line per refusal");
+    assert!(
+        logs.contains("hook caller refused"),
+        "a log line per refusal"
+    );
     for (token, _) in &cases {
         assert!(!logs.contains(token.as_str()), "a token was logged");
     }
@@ -214,7 +242,9 @@ async fn unknown_kids_cause_at_most_one_refetch() {
     let app = oauth_app(&issuer).await;
     let before = issuer.fetches();
     for i in 0..5 {
-        let token = keys()[1].sign_as(&format!("bogus-{i}"), &issuer.claims()).unwrap();
+        let token = keys()[1]
+            .sign_as(&format!("bogus-{i}"), &issuer.claims())
+            .unwrap();
         assert_eq!(bearer(&app, &token).await, 401);
     }
     assert!(refused(&app, "unknown_kid"));
@@ -223,7 +253,11 @@ async fn unknown_kids_cause_at_most_one_refetch() {
         "{} JWKS fetches for 5 unknown kids",
         issuer.fetches() - before
     );
-    assert_eq!(bearer(&app, &issuer.token(0)).await, 200, "known key still works");
+    assert_eq!(
+        bearer(&app, &issuer.token(0)).await,
+        200,
+        "known key still works"
+    );
 }
 
 #[tokio::test]
@@ -234,8 +268,16 @@ async fn key_rotation_new_kid_appears_old_one_leaves() {
 
     // Okta publishes the next key next to the current one and starts signing with it.
     issuer.publish(vec![0, 1]);
-    assert_eq!(bearer(&app, &issuer.token(1)).await, 200, "new kid refetched");
-    assert_eq!(bearer(&app, &issuer.token(0)).await, 200, "old key still published");
+    assert_eq!(
+        bearer(&app, &issuer.token(1)).await,
+        200,
+        "new kid refetched"
+    );
+    assert_eq!(
+        bearer(&app, &issuer.token(0)).await,
+        200,
+        "old key still published"
+    );
 
     // The old key leaves the JWKS: after the next fetch it no longer works.
     issuer.publish(vec![1]);
@@ -320,10 +362,12 @@ async fn a_sign_in_through_the_stand_in_in_oauth_mode() {
     })
     .await;
 
-    let mut settings = passbridge::config::OAuthSettings::default();
-    settings.issuer = Some(issuer.clone());
-    settings.client_id = Some(CLIENT_ID.into());
-    settings.scope = Some(SCOPE.into());
+    let settings = passbridge::config::OAuthSettings {
+        issuer: Some(issuer.clone()),
+        client_id: Some(CLIENT_ID.into()),
+        scope: Some(SCOPE.into()),
+        ..Default::default()
+    };
     let client_secret = "oauth-client-secret-not-to-print";
     let ctx = HookContext {
         client: client(&stand),
@@ -353,7 +397,9 @@ async fn a_sign_in_through_the_stand_in_in_oauth_mode() {
     };
     let mut out = Vec::new();
     let mut input = std::io::Cursor::new(Vec::new());
-    execute(cmd, &ctx, &mut out, &mut input, false).await.unwrap();
+    execute(cmd, &ctx, &mut out, &mut input, false)
+        .await
+        .unwrap();
     let out = String::from_utf8(out).unwrap();
     assert!(out.contains("OAuth 2.0 channel"), "{out}");
     assert!(!out.contains(client_secret), "{out}");
@@ -364,7 +410,10 @@ async fn a_sign_in_through_the_stand_in_in_oauth_mode() {
     let config = &hooks[0].channel.config;
     assert_eq!(config.auth_type.as_deref(), Some("client_secret_post"));
     assert_eq!(config.client_id.as_deref(), Some(CLIENT_ID));
-    assert_eq!(config.token_url.as_deref(), Some(format!("{issuer}/v1/token").as_str()));
+    assert_eq!(
+        config.token_url.as_deref(),
+        Some(format!("{issuer}/v1/token").as_str())
+    );
     assert!(config.auth_scheme.is_none() && config.client_secret.is_none());
 
     client(&stand)

@@ -206,12 +206,9 @@ impl Jwks {
     }
 
     fn known_jwks_url(&self) -> Option<Url> {
-        self.configured_url.clone().or_else(|| {
-            self.cached
-                .read()
-                .ok()
-                .and_then(|c| c.jwks_url.clone())
-        })
+        self.configured_url
+            .clone()
+            .or_else(|| self.cached.read().ok().and_then(|c| c.jwks_url.clone()))
     }
 
     /// RFC 8414 metadata: its `issuer` must be ours, its `jwks_uri` allowed.

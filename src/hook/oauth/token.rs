@@ -398,34 +398,117 @@ mod tests {
     fn each_bad_token_is_refused_for_its_reason() {
         let (a, b) = keys();
         let cases: Vec<(&str, String, Refusal)> = vec![
-            ("signed by another key, naming A", b.sign_as("kid-a", &claims()).unwrap(), Refusal::Signature),
-            ("a key not in the JWKS", b.sign(&claims()).unwrap(), Refusal::UnknownKey),
-            ("no kid", unsigned(&json!({"alg":"RS256"}), &claims(), "c2ln"), Refusal::UnknownKey),
-            ("alg none", unsigned(&json!({"alg":"none","typ":"JWT"}), &claims(), ""), Refusal::Algorithm),
-            ("alg RS512 not configured", {
-                let mut h = jsonwebtoken::Header::new(Algorithm::RS512);
-                h.kid = Some("kid-a".into());
-                unsigned(&serde_json::to_value(&h).unwrap(), &claims(), "c2ln")
-            }, Refusal::Algorithm),
-            ("HS256 with the public key as secret", {
-                let mut h = jsonwebtoken::Header::new(Algorithm::HS256);
-                h.kid = Some("kid-a".into());
-                jsonwebtoken::encode(&h, &claims(), &jsonwebtoken::EncodingKey::from_secret(a.public_der())).unwrap()
-            }, Refusal::Algorithm),
-            ("expired", with(|c| c["exp"] = json!(NOW - 61)), Refusal::Expired),
-            ("nbf in the future", with(|c| c["nbf"] = json!(NOW + 61)), Refusal::NotYetValid),
-            ("iat in the future", with(|c| c["iat"] = json!(NOW + 61)), Refusal::NotYetValid),
-            ("wrong iss", with(|c| c["iss"] = json!("https://example.okta.com/oauth2/default")), Refusal::Issuer),
-            ("wrong aud", with(|c| c["aud"] = json!("api://default")), Refusal::Audience),
-            ("wrong cid", with(|c| c["cid"] = json!("0oaother")), Refusal::ClientId),
-            ("no cid", with(|c| { c.as_object_mut().unwrap().remove("cid"); }), Refusal::ClientId),
-            ("missing scope", with(|c| c["scp"] = json!(["okta.users.read"])), Refusal::Scope),
-            ("user-bound token", with(|c| c["uid"] = json!("00u1")), Refusal::UserToken),
-            ("exp as a string", with(|c| c["exp"] = json!("99999999999")), Refusal::Malformed),
-            ("nbf as a string", with(|c| c["nbf"] = json!("99999999999")), Refusal::Malformed),
-            ("iss as a number", with(|c| c["iss"] = json!(7)), Refusal::Malformed),
+            (
+                "signed by another key, naming A",
+                b.sign_as("kid-a", &claims()).unwrap(),
+                Refusal::Signature,
+            ),
+            (
+                "a key not in the JWKS",
+                b.sign(&claims()).unwrap(),
+                Refusal::UnknownKey,
+            ),
+            (
+                "no kid",
+                unsigned(&json!({"alg":"RS256"}), &claims(), "c2ln"),
+                Refusal::UnknownKey,
+            ),
+            (
+                "alg none",
+                unsigned(&json!({"alg":"none","typ":"JWT"}), &claims(), ""),
+                Refusal::Algorithm,
+            ),
+            (
+                "alg RS512 not configured",
+                {
+                    let mut h = jsonwebtoken::Header::new(Algorithm::RS512);
+                    h.kid = Some("kid-a".into());
+                    unsigned(&serde_json::to_value(&h).unwrap(), &claims(), "c2ln")
+                },
+                Refusal::Algorithm,
+            ),
+            (
+                "HS256 with the public key as secret",
+                {
+                    let mut h = jsonwebtoken::Header::new(Algorithm::HS256);
+                    h.kid = Some("kid-a".into());
+                    jsonwebtoken::encode(
+                        &h,
+                        &claims(),
+                        &jsonwebtoken::EncodingKey::from_secret(a.public_der()),
+                    )
+                    .unwrap()
+                },
+                Refusal::Algorithm,
+            ),
+            (
+                "expired",
+                with(|c| c["exp"] = json!(NOW - 61)),
+                Refusal::Expired,
+            ),
+            (
+                "nbf in the future",
+                with(|c| c["nbf"] = json!(NOW + 61)),
+                Refusal::NotYetValid,
+            ),
+            (
+                "iat in the future",
+                with(|c| c["iat"] = json!(NOW + 61)),
+                Refusal::NotYetValid,
+            ),
+            (
+                "wrong iss",
+                with(|c| c["iss"] = json!("https://example.okta.com/oauth2/default")),
+                Refusal::Issuer,
+            ),
+            (
+                "wrong aud",
+                with(|c| c["aud"] = json!("api://default")),
+                Refusal::Audience,
+            ),
+            (
+                "wrong cid",
+                with(|c| c["cid"] = json!("0oaother")),
+                Refusal::ClientId,
+            ),
+            (
+                "no cid",
+                with(|c| {
+                    c.as_object_mut().unwrap().remove("cid");
+                }),
+                Refusal::ClientId,
+            ),
+            (
+                "missing scope",
+                with(|c| c["scp"] = json!(["okta.users.read"])),
+                Refusal::Scope,
+            ),
+            (
+                "user-bound token",
+                with(|c| c["uid"] = json!("00u1")),
+                Refusal::UserToken,
+            ),
+            (
+                "exp as a string",
+                with(|c| c["exp"] = json!("99999999999")),
+                Refusal::Malformed,
+            ),
+            (
+                "nbf as a string",
+                with(|c| c["nbf"] = json!("99999999999")),
+                Refusal::Malformed,
+            ),
+            (
+                "iss as a number",
+                with(|c| c["iss"] = json!(7)),
+                Refusal::Malformed,
+            ),
             ("not a JWT", "not-a-jwt".to_owned(), Refusal::Malformed),
-            ("two segments", "eyJhbGciOiJSUzI1NiJ9.e30".to_owned(), Refusal::Malformed),
+            (
+                "two segments",
+                "eyJhbGciOiJSUzI1NiJ9.e30".to_owned(),
+                Refusal::Malformed,
+            ),
             ("empty", String::new(), Refusal::Malformed),
         ];
         for (what, token, want) in cases {
