@@ -10,7 +10,8 @@ use axum::http::header;
 use axum::routing::post;
 use axum::Router;
 
-const VERIFIED: &str = r#"{"commands":[{"type":"com.okta.action.update","value":{"credential":"VERIFIED"}}]}"#;
+const VERIFIED: &str =
+    r#"{"commands":[{"type":"com.okta.action.update","value":{"credential":"VERIFIED"}}]}"#;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {

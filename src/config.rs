@@ -222,10 +222,181 @@ pub struct LedgerSettings {
     pub spool_dir: Option<PathBuf>,
 }
 
+/// How Okta authenticates itself to the hook (`hook.auth`, `PASSBRIDGE_HOOK_AUTH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum HookAuthMode {
+    /// A shared secret in a header (`hook.header`, `hook.secrets`); channel `HTTP`.
+    #[default]
+    Header,
+    /// An OAuth 2.0 access token (`Authorization: Bearer`); channel `OAUTH`, `[hook.oauth]`.
+    Oauth2,
+}
+
+/// `[hook.oauth]`: what an Okta access token must satisfy in `oauth2` mode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuthSettings {
+    /// `https://{org}/oauth2/{authServerId}`, compared exactly with `iss`.
+    pub issuer: Option<String>,
+    /// Must be in `aud` (e.g. `api://default`).
+    pub audience: Option<String>,
+    /// Must equal `cid`: the client Okta's hook channel uses.
+    pub client_id: Option<String>,
+    /// Must be in `scp` (the hook's custom scope).
+    pub scope: Option<String>,
+    /// Accepted header `alg` values; `none` and HS* are refused at load.
+    #[serde(
+        serialize_with = "serialize_algorithms",
+        deserialize_with = "deserialize_algorithms"
+    )]
+    pub algorithms: Vec<jsonwebtoken::Algorithm>,
+    /// Clock skew allowed for `exp`, `nbf`, `iat`.
+    #[serde(with = "humantime_serde")]
+    pub leeway: Duration,
+    /// JWKS location; default: `jwks_uri` of `{issuer}/.well-known/oauth-authorization-server`.
+    pub jwks_url: Option<url::Url>,
+}
+
+impl Default for OAuthSettings {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            audience: None,
+            client_id: None,
+            scope: None,
+            algorithms: vec![jsonwebtoken::Algorithm::RS256],
+            leeway: Duration::from_secs(60),
+            jwks_url: None,
+        }
+    }
+}
+
+fn serialize_algorithms<S: Serializer>(
+    v: &[jsonwebtoken::Algorithm],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|a| format!("{a:?}")))
+}
+
+fn deserialize_algorithms<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<jsonwebtoken::Algorithm>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|name| parse_algorithm(name).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+/// One `hook.oauth.algorithms` entry. `none` and HS* are refused whatever
+/// the config says: an unsigned token, or an HMAC "signed" with the public
+/// key from the JWKS, would authenticate anyone (algorithm confusion).
+///
+/// # Errors
+/// A refused or unknown name.
+pub fn parse_algorithm(name: &str) -> std::result::Result<jsonwebtoken::Algorithm, String> {
+    let trimmed = name.trim();
+    if trimmed.eq_ignore_ascii_case("none") {
+        return Err("hook.oauth.algorithms: \"none\" is refused: an unsigned token would authenticate anyone; use [\"RS256\"]".into());
+    }
+    if trimmed.to_ascii_uppercase().starts_with("HS") {
+        return Err(format!("hook.oauth.algorithms: {trimmed:?} is refused: a shared-secret algorithm lets anyone holding the public JWKS forge tokens; use [\"RS256\"]"));
+    }
+    trimmed.parse::<jsonwebtoken::Algorithm>().map_err(|_| {
+        format!("hook.oauth.algorithms: {trimmed:?} is not a JWS algorithm (Okta signs with RS256)")
+    })
+}
+
+impl OAuthSettings {
+    /// The token rules, checking the required keys.
+    ///
+    /// # Errors
+    /// `issuer`, `audience` or `client_id` missing or unusable, no algorithm,
+    /// a refused algorithm, or a `jwks_url` that is not https.
+    pub fn policy(&self) -> Result<crate::hook::oauth::TokenPolicy> {
+        let required = |v: &Option<String>, key: &'static str, var: &str, example: &str| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| ConfigError::Invalid {
+                    key,
+                    message: format!(
+                        "not set; hook.auth = \"oauth2\" needs it: set {var} (e.g. {example})"
+                    ),
+                })
+        };
+        let issuer = required(
+            &self.issuer,
+            "hook.oauth.issuer",
+            "PASSBRIDGE_HOOK_OAUTH_ISSUER",
+            "https://example.okta.com/oauth2/default",
+        )?;
+        let allowed = |u: &url::Url| crate::hook::oauth::jwks::is_allowed_url(u);
+        if !url::Url::parse(&issuer).is_ok_and(|u| allowed(&u)) {
+            return Err(ConfigError::Invalid {
+                key: "hook.oauth.issuer",
+                message: "must be an https:// URL such as https://example.okta.com/oauth2/default (http only to loopback)".into(),
+            });
+        }
+        if self.jwks_url.as_ref().is_some_and(|u| !allowed(u)) {
+            return Err(ConfigError::Invalid {
+                key: "hook.oauth.jwks_url",
+                message: "must be an https:// URL (http only to loopback)".into(),
+            });
+        }
+        let audience = required(
+            &self.audience,
+            "hook.oauth.audience",
+            "PASSBRIDGE_HOOK_OAUTH_AUDIENCE",
+            "api://default",
+        )?;
+        let client_id = required(
+            &self.client_id,
+            "hook.oauth.client_id",
+            "PASSBRIDGE_HOOK_OAUTH_CLIENT_ID",
+            "0oa1b2c3d4e5f6g7h8i9",
+        )?;
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "hook.oauth.algorithms",
+                message: "is empty; use [\"RS256\"]".into(),
+            });
+        }
+        if let Some(bad) = self
+            .algorithms
+            .iter()
+            .find(|a| !crate::hook::oauth::token::is_asymmetric(**a))
+        {
+            return Err(ConfigError::Invalid {
+                key: "hook.oauth.algorithms",
+                message: format!("{bad:?} is refused: use [\"RS256\"]"),
+            });
+        }
+        Ok(crate::hook::oauth::TokenPolicy {
+            issuer,
+            audience,
+            client_id,
+            scope: self
+                .scope
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            algorithms: self.algorithms.clone(),
+            leeway: self.leeway,
+        })
+    }
+}
+
 /// The inline hook endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HookSettings {
+    /// `header` (default) or `oauth2`.
+    pub auth: HookAuthMode,
+    /// `oauth2` mode: issuer, audience, client id, scope, algorithms, leeway, JWKS URL.
+    pub oauth: OAuthSettings,
     /// Header Okta sends the secret in (`authScheme.key`), matched case-insensitively.
     pub header: String,
     /// Accepted header values (`authScheme.value`); two during a rotation.
@@ -265,6 +436,8 @@ impl Default for HookSettings {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
+            auth: HookAuthMode::Header,
+            oauth: OAuthSettings::default(),
             header: "Authorization".to_owned(),
             secrets: Vec::new(),
             budget: Duration::from_millis(2500),
@@ -608,6 +781,45 @@ const ENV_VARS: &[EnvVar] = &[
         },
     },
     EnvVar {
+        name: "PASSBRIDGE_HOOK_AUTH",
+        apply: |s, v| {
+            s.hook.auth = match v.trim() {
+                "header" => HookAuthMode::Header,
+                "oauth2" => HookAuthMode::Oauth2,
+                other => return Err(format!("{other:?} is not header or oauth2")),
+            };
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HOOK_OAUTH_ISSUER",
+        apply: |s, v| {
+            s.hook.oauth.issuer = Some(v.trim().to_owned());
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HOOK_OAUTH_AUDIENCE",
+        apply: |s, v| {
+            s.hook.oauth.audience = Some(v.trim().to_owned());
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HOOK_OAUTH_CLIENT_ID",
+        apply: |s, v| {
+            s.hook.oauth.client_id = Some(v.trim().to_owned());
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_HOOK_OAUTH_SCOPE",
+        apply: |s, v| {
+            s.hook.oauth.scope = Some(v.trim().to_owned());
+            Ok(())
+        },
+    },
+    EnvVar {
         name: "PASSBRIDGE_HOOK_HEADER",
         apply: |s, v| {
             s.hook.header = v.trim().to_owned();
@@ -717,6 +929,8 @@ const OTHER_KNOWN_VARS: &[&str] = &[
     // Read by build.rs (the commit `--version` shows), not at run time.
     "PASSBRIDGE_BUILD_COMMIT",
     "PASSBRIDGE_ALLOW_DEGRADED_START",
+    // `hook register --auth oauth2` (client_secret_post); never a setting of `serve`.
+    "PASSBRIDGE_HOOK_OAUTH_CLIENT_SECRET",
 ];
 
 /// Where settings came from, for `config check`.
@@ -819,7 +1033,8 @@ impl Settings {
             });
         }
         self.validate_query()?;
-        if self.hook.secrets.is_empty() {
+        let header_mode = self.hook.auth == HookAuthMode::Header;
+        if header_mode && self.hook.secrets.is_empty() {
             return Err(ConfigError::Invalid {
                 key: "hook.secrets",
                 message: "no hook secret configured; set PASSBRIDGE_HOOK_SECRET to the value Okta sends in the auth header (two comma-separated during rotation), or run `passbridge serve --demo` to try it out".into(),
@@ -829,7 +1044,7 @@ impl Settings {
             .hook
             .secrets
             .iter()
-            .find(|s| s.expose_secret().len() < 16)
+            .find(|s| header_mode && s.expose_secret().len() < 16)
         {
             let _ = short;
             return Err(ConfigError::Invalid {
@@ -847,6 +1062,9 @@ impl Settings {
                     self.hook.header
                 ),
             });
+        }
+        if self.hook.auth == HookAuthMode::Oauth2 {
+            self.hook.oauth.policy()?;
         }
         if self.hook.budget >= Duration::from_secs(3)
             || self.hook.budget < Duration::from_millis(100)
@@ -1032,6 +1250,52 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("http.max_connections"));
+    }
+
+    #[test]
+    fn oauth_mode_needs_its_settings_and_refuses_none_and_hs() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        for bad in ["none", "HS256", "hs512"] {
+            std::fs::write(
+                &file,
+                format!("[hook]\nauth = \"oauth2\"\n[hook.oauth]\nalgorithms = [\"RS256\", \"{bad}\"]\n"),
+            )
+            .unwrap();
+            let err = load(Some(&file), &[]).unwrap_err().to_string();
+            assert!(err.contains("is refused"), "{bad}: {err}");
+        }
+        let (mut s, src) = load(
+            None,
+            &env(&[
+                ("PASSBRIDGE_HOOK_AUTH", "oauth2"),
+                (
+                    "PASSBRIDGE_HOOK_OAUTH_ISSUER",
+                    "https://example.okta.com/oauth2/default",
+                ),
+                ("PASSBRIDGE_HOOK_OAUTH_AUDIENCE", "api://default"),
+                ("PASSBRIDGE_HOOK_OAUTH_SCOPE", "passbridge.hook"),
+            ]),
+        )
+        .unwrap();
+        assert!(src.unknown_env.is_empty());
+        assert_eq!(s.hook.auth, HookAuthMode::Oauth2);
+        assert_eq!(s.hook.oauth.leeway, Duration::from_secs(60));
+        s.legacy.url = Some("sqlite://u.db".parse().unwrap());
+        s.legacy.query = Some("SELECT password_hash FROM users WHERE email = ?".into());
+        let err = s.validate_for_serve().unwrap_err().to_string();
+        assert!(
+            err.contains("hook.oauth.client_id") && err.contains("PASSBRIDGE_HOOK_OAUTH_CLIENT_ID"),
+            "{err}"
+        );
+        s.hook.oauth.client_id = Some("0oa1".into());
+        s.validate_for_serve().unwrap();
+        s.hook.oauth.issuer = Some("http://example.okta.com/oauth2/default".into());
+        assert!(
+            s.validate_for_serve().is_err(),
+            "plain http to a remote issuer"
+        );
+        assert!(load(None, &env(&[("PASSBRIDGE_HOOK_AUTH", "jwt")])).is_err());
     }
 
     #[test]

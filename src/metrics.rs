@@ -74,6 +74,14 @@ pub struct ThrottleLabels {
     pub scope: String,
 }
 
+/// Labels of a refused hook caller.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthRefusalLabels {
+    /// `header` (wrong or missing secret) or an OAuth reason (`expired`,
+    /// `signature`, `unknown_kid`, … see `hook::oauth::Refusal::reason`).
+    pub reason: String,
+}
+
 /// Labels of a replayed hook call.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReplayLabels {
@@ -119,6 +127,8 @@ pub struct Metrics {
     pub hook_overloaded: Counter,
     /// Hook-call rows per ledger commit (group commit).
     pub ledger_batch_rows: Histogram,
+    /// Hook callers refused by authentication, by reason.
+    pub hook_auth_refused: Family<AuthRefusalLabels, Counter>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -251,7 +261,14 @@ impl Metrics {
             "Hook-call rows written to the ledger per commit",
             ledger_batch_rows.clone(),
         );
+        let hook_auth_refused = Family::<AuthRefusalLabels, Counter>::default();
+        registry.register(
+            "hook_auth_refused",
+            "Hook callers refused by authentication (secret or bearer token), by reason",
+            hook_auth_refused.clone(),
+        );
         Arc::new(Self {
+            hook_auth_refused,
             hook_overloaded,
             ledger_batch_rows,
             registry,
@@ -278,6 +295,15 @@ impl Metrics {
         self.hook_rejections
             .get_or_create(&RejectLabels {
                 kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a hook caller refused by authentication.
+    pub fn auth_refused(&self, reason: &str) {
+        self.hook_auth_refused
+            .get_or_create(&AuthRefusalLabels {
+                reason: reason.to_owned(),
             })
             .inc();
     }

@@ -72,6 +72,17 @@ impl Application {
             state.metrics.clone(),
         )
         .context("readiness probe")?;
+        let probe = match state.auth.oauth() {
+            Some(oauth) => {
+                // First fetch before the first probe; a failure leaves the
+                // service unready (and every token refused), not stopped.
+                if let Err(e) = oauth.jwks().refresh().await {
+                    warn!(error = %e, "hook oauth: cannot fetch the issuer's signing keys yet");
+                }
+                probe.with_check(crate::hook::oauth::JwksReady(oauth.jwks().clone()))
+            }
+            None => probe,
+        };
         probe.run_once().await;
         Ok(Self {
             listener,
@@ -132,12 +143,20 @@ impl Application {
         let mut hook = tokio::spawn(hook.run(stop_rx.clone(), grace));
         let mut admin = tokio::spawn(admin.run(stop_rx, grace));
         let probe = tokio::spawn(self.probe.run());
+        let jwks = self
+            .state
+            .auth
+            .oauth()
+            .map(|o| tokio::spawn(o.jwks().clone().run_refresher()));
         let early = tokio::select! {
             () = shutdown => None,
             r = &mut hook => Some(r),
             r = &mut admin => Some(r),
         };
         probe.abort();
+        if let Some(jwks) = &jwks {
+            jwks.abort();
+        }
         if let Some(ended) = early {
             let _ = stop_tx.send(true);
             ended.context("server task")?;
@@ -183,8 +202,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let ledger = Ledger::connect(&ledger_url)
         .await
         .with_context(|| format!("ledger database {ledger_url} (set PASSBRIDGE_LEDGER_URL)"))?;
-    let auth =
-        HookAuth::new(&settings.hook.header, &settings.hook.secrets).context("hook.header")?;
+    let auth = HookAuth::from_settings(&settings.hook).context("hook authentication")?;
     let metrics = Metrics::new();
     let spool = Spool::open(settings.spool_dir(), Arc::clone(&metrics));
     spool.spawn_replayer(ledger.clone(), legacy.clone());

@@ -15,10 +15,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::config::{Settings, Sources};
+use crate::config::{HookAuthMode, OAuthSettings, Settings, Sources};
 use crate::okta::{
-    check_org_url, ClientConfig, HookHeader, InlineHook, InlineHookCreate, OktaClient,
-    PASSWORD_IMPORT_HOOK_TYPE,
+    check_org_url, ClientConfig, HookHeader, InlineHook, InlineHookCreate, OAuthChannel,
+    OAuthClientAuth, OktaClient, PASSWORD_IMPORT_HOOK_TYPE,
 };
 
 const REGISTER_EXAMPLES: &str = "\
@@ -47,6 +47,8 @@ pub struct OrgArgs {
 }
 
 /// `passbridge hook …`
+// Parsed once per process: the size of `Register` costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum HookCommand {
     /// Create the password-import inline hook pointing at `passbridge serve`.
@@ -89,6 +91,23 @@ then drop the old one.",
         /// Header Okta sends the secret in [default: hook.header, i.e. Authorization].
         #[arg(long, value_name = "NAME")]
         auth_header: Option<String>,
+        /// How Okta authenticates to the hook: header (a shared secret) or oauth2
+        /// (channel OAUTH: a bearer token from --token-url) [default: hook.auth].
+        #[arg(long, value_enum, value_name = "MODE")]
+        auth: Option<HookAuthMode>,
+        /// oauth2: the API Services app Okta gets the token as [default: hook.oauth.client_id].
+        #[arg(long, value_name = "ID")]
+        client_id: Option<String>,
+        /// oauth2: the authorization server's token endpoint [default: {hook.oauth.issuer}/v1/token].
+        #[arg(long, value_name = "URL")]
+        token_url: Option<Url>,
+        /// oauth2: the custom scope Okta asks for [default: hook.oauth.scope].
+        #[arg(long, value_name = "SCOPE")]
+        scope: Option<String>,
+        /// oauth2 with private_key_jwt: the hook key id (HKY…). Without it,
+        /// client_secret_post with the secret from PASSBRIDGE_HOOK_OAUTH_CLIENT_SECRET.
+        #[arg(long, value_name = "ID")]
+        hook_key_id: Option<String>,
         /// Extra header Okta sends with every call, KEY=VALUE (repeatable). Values
         /// given here show in the process list: do not put secrets here.
         #[arg(long = "header", value_name = "KEY=VALUE")]
@@ -200,7 +219,23 @@ pub struct HookContext {
     /// `--rotate-secret` words its instructions for the source and refuses
     /// while a rotation is under way.
     pub configured: ConfiguredSecrets,
+    /// Defaults for `--auth oauth2` registrations.
+    pub oauth: OAuthDefaults,
 }
+
+/// What `hook register --auth oauth2` takes from the settings and environment.
+#[derive(Debug, Clone, Default)]
+pub struct OAuthDefaults {
+    /// `hook.auth`.
+    pub mode: HookAuthMode,
+    /// `[hook.oauth]` (client id, scope, issuer for the token URL).
+    pub settings: OAuthSettings,
+    /// `PASSBRIDGE_HOOK_OAUTH_CLIENT_SECRET` (client_secret_post), never a flag.
+    pub client_secret: Option<SecretString>,
+}
+
+/// The variable the OAuth client secret is read from.
+const CLIENT_SECRET_VAR: &str = "PASSBRIDGE_HOOK_OAUTH_CLIENT_SECRET";
 
 /// How `hook.secrets` is configured.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -230,6 +265,14 @@ pub async fn run(
         configured: ConfiguredSecrets {
             count: settings.hook.secrets.len(),
             from_env: sources.env.contains(&SECRET_VAR),
+        },
+        oauth: OAuthDefaults {
+            mode: settings.hook.auth,
+            settings: settings.hook.oauth.clone(),
+            client_secret: std::env::var(CLIENT_SECRET_VAR)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(SecretString::from),
         },
     };
     let stdin = std::io::stdin();
@@ -261,8 +304,26 @@ pub async fn execute(
             rotate_secret,
             auth_header,
             headers,
+            auth,
+            client_id,
+            token_url,
+            scope,
+            hook_key_id,
             ..
         } => {
+            if auth.unwrap_or(ctx.oauth.mode) == HookAuthMode::Oauth2 {
+                if rotate_secret {
+                    bail!("--rotate-secret rotates the shared header secret; an OAuth hook has none (rotate the client secret in Okta, then re-run with --replace)");
+                }
+                let flags = OAuthFlags {
+                    client_id,
+                    token_url,
+                    scope,
+                    hook_key_id,
+                };
+                register_oauth(ctx, out, &url, &name, replace, &headers, flags).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let secret = match (rotate_secret, replace) {
                 (true, _) => SecretChoice::Rotate,
                 (false, true) => SecretChoice::Keep,
@@ -403,7 +464,16 @@ fn describe(out: &mut dyn Write, h: &InlineHook) -> std::io::Result<()> {
         .map_or("(none)", |a| a.key.as_str());
     writeln!(out, "{}  {:<8}  {}", h.id, h.status, h.name)?;
     writeln!(out, "    url:         {}", h.channel.config.uri)?;
-    writeln!(out, "    auth header: {header}")?;
+    match &h.channel.config.client_id {
+        Some(client) if h.channel.kind.eq_ignore_ascii_case("OAUTH") => {
+            writeln!(
+                out,
+                "    auth:        OAuth 2.0 ({}), client {client}",
+                h.channel.config.auth_type.as_deref().unwrap_or("?")
+            )?;
+        }
+        _ => writeln!(out, "    auth header: {header}")?,
+    }
     let extra: Vec<&str> = h
         .channel
         .config
@@ -585,6 +655,132 @@ async fn register(
             "Okta will send PASSBRIDGE_HOOK_SECRET (the first value) in the {header} header."
         )?;
     }
+    Ok(())
+}
+
+/// `--auth oauth2` flags.
+struct OAuthFlags {
+    client_id: Option<String>,
+    token_url: Option<Url>,
+    scope: Option<String>,
+    hook_key_id: Option<String>,
+}
+
+fn parse_headers(headers: &[String]) -> anyhow::Result<Vec<HookHeader>> {
+    headers
+        .iter()
+        .map(|h| {
+            let (key, value) = h
+                .split_once('=')
+                .with_context(|| format!("--header {h:?}: expected KEY=VALUE"))?;
+            Ok(HookHeader {
+                key: key.trim().to_owned(),
+                value: Some(SecretString::from(value.to_owned())),
+            })
+        })
+        .collect()
+}
+
+/// Registers (or with `replace`, updates) the hook with an OAUTH channel
+/// (protocol §3.2): `client_secret_post` with the secret from
+/// `PASSBRIDGE_HOOK_OAUTH_CLIENT_SECRET`, or `private_key_jwt` with a hook key.
+async fn register_oauth(
+    ctx: &HookContext,
+    out: &mut dyn Write,
+    url: &Url,
+    name: &str,
+    replace: bool,
+    headers: &[String],
+    flags: OAuthFlags,
+) -> anyhow::Result<()> {
+    check_hook_url(url)?;
+    let defaults = &ctx.oauth.settings;
+    let client_id = flags
+        .client_id
+        .or_else(|| defaults.client_id.clone())
+        .filter(|c| !c.trim().is_empty())
+        .context("--client-id: not set (nor hook.oauth.client_id / PASSBRIDGE_HOOK_OAUTH_CLIENT_ID): the client id of the API Services app Okta gets its token as")?;
+    let token_url = match flags.token_url {
+        Some(u) => u,
+        None => {
+            let issuer = defaults.issuer.as_deref().context(
+                "--token-url: not set, and no hook.oauth.issuer (PASSBRIDGE_HOOK_OAUTH_ISSUER) to derive {issuer}/v1/token from",
+            )?;
+            Url::parse(&format!("{}/v1/token", issuer.trim_end_matches('/')))
+                .context("hook.oauth.issuer")?
+        }
+    };
+    if !crate::hook::oauth::jwks::is_allowed_url(&token_url) {
+        bail!("--token-url {token_url}: must be https:// (http only to loopback)");
+    }
+    let scope = flags.scope.or_else(|| defaults.scope.clone());
+    let auth = match flags.hook_key_id {
+        Some(key) => OAuthClientAuth::PrivateKeyJwt(key),
+        None => OAuthClientAuth::ClientSecretPost(ctx.oauth.client_secret.clone().with_context(|| {
+            format!("{CLIENT_SECRET_VAR}: not set; client_secret_post needs the app's client secret there (never a flag), or pass --hook-key-id for private_key_jwt")
+        })?),
+    };
+    let create = InlineHookCreate::password_import_oauth(
+        name,
+        url.as_str(),
+        OAuthChannel {
+            client_id: client_id.clone(),
+            token_url: token_url.to_string(),
+            scope: scope.clone(),
+            auth,
+        },
+        parse_headers(headers)?,
+    );
+    let existing = ctx
+        .client
+        .list_inline_hooks(Some(PASSWORD_IMPORT_HOOK_TYPE))
+        .await
+        .context("listing the org's inline hooks")?;
+    let hook = match (existing.first(), replace) {
+        (Some(h), false) => bail!(
+            "the org already has a password-import hook: {} ({}). Okta allows one per org; \
+             re-run with --replace to update it in place",
+            h.id,
+            h.channel.config.uri
+        ),
+        (Some(old), true) => {
+            let mut h = ctx
+                .client
+                .replace_inline_hook(&old.id, &create)
+                .await
+                .with_context(|| format!("updating hook {}", old.id))?;
+            if !h.is_active() {
+                h = ctx
+                    .client
+                    .activate_inline_hook(&h.id)
+                    .await
+                    .with_context(|| format!("activating hook {}", old.id))?;
+            }
+            writeln!(out, "Updated the existing password-import hook in place.")?;
+            h
+        }
+        (None, _) => ctx
+            .client
+            .create_inline_hook(&create)
+            .await
+            .context("creating the password-import hook")?,
+    };
+    writeln!(
+        out,
+        "Registered password-import hook {} ({}), OAuth 2.0 channel.",
+        hook.id, hook.status
+    )?;
+    describe(out, &hook)?;
+    writeln!(
+        out,
+        "`passbridge serve` must check Okta's token: PASSBRIDGE_HOOK_AUTH=oauth2, \
+         PASSBRIDGE_HOOK_OAUTH_CLIENT_ID={client_id}{}, and the issuer and audience of \
+         the authorization server behind {token_url}.",
+        scope
+            .as_deref()
+            .map(|s| format!(", PASSBRIDGE_HOOK_OAUTH_SCOPE={s}"))
+            .unwrap_or_default()
+    )?;
     Ok(())
 }
 

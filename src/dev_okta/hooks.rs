@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::error::{parse_json, ApiError};
-use super::state::{bump, now_rfc3339, random_id, HookRecord, Org};
+use super::state::{bump, now_rfc3339, random_id, HookRecord, OAuthHook, Org};
 use crate::okta::{InlineHook, HOOK_VERSION, PASSWORD_IMPORT_HOOK_TYPE};
 
 /// Okta refuses hook answers of 256 KB or more (protocol §2.1).
@@ -35,11 +35,17 @@ pub(crate) struct HookTarget {
     auth_key: String,
     auth_value: SecretString,
     headers: Vec<(String, SecretString)>,
+    /// OAUTH: the client and scope to mint a bearer token for.
+    oauth: Option<(String, Option<String>)>,
 }
 
 impl HookTarget {
     fn of(h: &HookRecord) -> Self {
         Self {
+            oauth: h
+                .oauth
+                .as_ref()
+                .map(|o| (o.client_id.clone(), o.scope.clone())),
             id: h.id.clone(),
             uri: h.uri.clone(),
             auth_key: h.auth_key.clone(),
@@ -71,6 +77,22 @@ impl Org {
         let payload = serde_json::to_vec(body).unwrap_or_default();
         let mut attempts = 0;
         let mut answer = Err("not called".to_owned());
+        // OAUTH channel: one token for both attempts, as from the
+        // client-credentials grant (Okta's token caching is [gap]).
+        let bearer = match &target.oauth {
+            Some((client_id, scope)) => {
+                match self.auth_server.mint(client_id, scope.as_deref()).await {
+                    Ok(token) => Some(SecretString::from(format!("Bearer {token}"))),
+                    Err(e) => {
+                        return HookCall {
+                            attempts: 0,
+                            answer: Err(format!("could not get an access token: {e}")),
+                        }
+                    }
+                }
+            }
+            None => None,
+        };
         for _ in 0..2 {
             attempts += 1;
             bump(&self.counters.hook_calls);
@@ -78,8 +100,11 @@ impl Org {
                 .hook_http
                 .post(&target.uri)
                 .header(ACCEPT, "application/json")
-                .header(CONTENT_TYPE, "application/json")
-                .header(target.auth_key.as_str(), target.auth_value.expose_secret());
+                .header(CONTENT_TYPE, "application/json");
+            request = match &bearer {
+                Some(b) => request.header(AUTHORIZATION, b.expose_secret()),
+                None => request.header(target.auth_key.as_str(), target.auth_value.expose_secret()),
+            };
             for (key, value) in &target.headers {
                 request = request.header(key.as_str(), value.expose_secret());
             }
@@ -212,13 +237,14 @@ fn validate(body: &Value, allow_http_loopback: bool) -> Result<HookRecord, Vec<S
     if str_at(body, &["version"]) != Some(HOOK_VERSION) {
         causes.push(format!("version: Must be {HOOK_VERSION}"));
     }
-    match str_at(body, &["channel", "type"]) {
-        Some("HTTP") => {}
-        Some("OAUTH") => {
-            causes.push("channel.type: OAUTH is not implemented by the stand-in".into())
+    let is_oauth = match str_at(body, &["channel", "type"]) {
+        Some("HTTP") => false,
+        Some("OAUTH") => true,
+        _ => {
+            causes.push("channel.type: Does not match one of HTTP, OAUTH".into());
+            false
         }
-        _ => causes.push("channel.type: Does not match one of HTTP, OAUTH".into()),
-    }
+    };
     if str_at(body, &["channel", "version"]) != Some(HOOK_VERSION) {
         causes.push(format!("channel.version: Must be {HOOK_VERSION}"));
     }
@@ -236,7 +262,13 @@ fn validate(body: &Value, allow_http_loopback: bool) -> Result<HookRecord, Vec<S
         .get("channel")
         .and_then(|c| c.get("config"))
         .and_then(|c| c.get("authScheme"));
+    let oauth = if is_oauth {
+        validate_oauth(body, scheme, allow_http_loopback, &mut causes)
+    } else {
+        None
+    };
     let (auth_key, auth_value) = match scheme {
+        _ if is_oauth => (String::new(), String::new()),
         Some(s) if !s.is_null() => {
             if str_at(s, &["type"]) != Some("HEADER") {
                 causes.push("channel.config.authScheme.type: Must be HEADER".into());
@@ -292,8 +324,9 @@ fn validate(body: &Value, allow_http_loopback: bool) -> Result<HookRecord, Vec<S
             None => causes.push("channel.config.headers: Must be an array".into()),
         }
     }
-    let header_ok = axum::http::HeaderName::from_bytes(auth_key.as_bytes()).is_ok()
-        && axum::http::HeaderValue::from_str(&auth_value).is_ok();
+    let header_ok = is_oauth
+        || axum::http::HeaderName::from_bytes(auth_key.as_bytes()).is_ok()
+            && axum::http::HeaderValue::from_str(&auth_value).is_ok();
     if !header_ok && !auth_key.is_empty() && !auth_value.is_empty() {
         causes.push("channel.config.authScheme: Not a valid HTTP header".into());
     }
@@ -312,6 +345,70 @@ fn validate(body: &Value, allow_http_loopback: bool) -> Result<HookRecord, Vec<S
         auth_key,
         auth_value: SecretString::from(auth_value),
         headers,
+        oauth,
+    })
+}
+
+/// An OAUTH channel (protocol §3.2): `authScheme` null, `authType`
+/// `client_secret_post` (with `clientSecret`) or `private_key_jwt` (with
+/// `hookKeyId`), `clientId`, `tokenUrl`, optional `scope`.
+fn validate_oauth(
+    body: &Value,
+    scheme: Option<&Value>,
+    allow_http_loopback: bool,
+    causes: &mut Vec<String>,
+) -> Option<OAuthHook> {
+    let config = &["channel", "config"];
+    let field = |name: &str| {
+        let mut path = config.to_vec();
+        path.push(name);
+        str_at(body, &path).map(str::trim).filter(|v| !v.is_empty())
+    };
+    if scheme.is_some_and(|s| !s.is_null()) {
+        causes.push("channel.config.authScheme: Must be null for an OAUTH channel".into());
+    }
+    let auth_type = field("authType");
+    match auth_type {
+        Some("client_secret_post") => {
+            if field("clientSecret").is_none() {
+                causes.push("channel.config.clientSecret: The field cannot be left blank".into());
+            }
+            if field("hookKeyId").is_some() {
+                causes.push("channel.config.hookKeyId: Not allowed with client_secret_post".into());
+            }
+        }
+        Some("private_key_jwt") => {
+            if field("hookKeyId").is_none() {
+                causes.push("channel.config.hookKeyId: The field cannot be left blank".into());
+            }
+            if field("clientSecret").is_some() {
+                causes.push("channel.config.clientSecret: Not allowed with private_key_jwt".into());
+            }
+        }
+        _ => causes.push(
+            "channel.config.authType: Does not match one of client_secret_post, private_key_jwt"
+                .into(),
+        ),
+    }
+    let client_id = field("clientId");
+    if client_id.is_none() {
+        causes.push("channel.config.clientId: The field cannot be left blank".into());
+    }
+    let token_url = field("tokenUrl");
+    match token_url {
+        None => causes.push("channel.config.tokenUrl: The field cannot be left blank".into()),
+        Some(url) => {
+            if let Some(cause) = check_uri(url, allow_http_loopback) {
+                causes.push(cause.replace("channel.config.uri", "channel.config.tokenUrl"));
+            }
+        }
+    }
+    Some(OAuthHook {
+        auth_type: auth_type?.to_owned(),
+        client_id: client_id?.to_owned(),
+        token_url: token_url?.to_owned(),
+        scope: field("scope").map(str::to_owned),
+        hook_key_id: field("hookKeyId").map(str::to_owned),
     })
 }
 
@@ -362,6 +459,7 @@ pub(crate) async fn replace(
         h.auth_key = new.auth_key;
         h.auth_value = new.auth_value;
         h.headers = new.headers;
+        h.oauth = new.oauth;
         h.last_updated = now_rfc3339();
         Ok(Json(h.to_api()))
     })
@@ -514,6 +612,41 @@ mod tests {
         assert!(verdict_of(&answer(302, "")).is_err());
         assert!(verdict_of(&answer(401, verified)).is_err());
         assert!(verdict_of(&Err("timeout".into())).is_err());
+    }
+
+    #[test]
+    fn oauth_channel_rules() {
+        let good = json!({"name":"h","type":PASSWORD_IMPORT_HOOK_TYPE,"version":"1.0.0",
+            "channel":{"type":"OAUTH","version":"1.0.0","config":{"uri":"https://h.example.com/x",
+            "method":"POST","headers":[],"authScheme":null,"authType":"client_secret_post",
+            "clientId":"0oa1","clientSecret":"cs","tokenUrl":"https://o.example.com/oauth2/default/v1/token",
+            "scope":"passbridge.hook"}}});
+        let record = validate(&good, false).unwrap();
+        assert_eq!(record.oauth.as_ref().unwrap().client_id, "0oa1");
+        assert_eq!(record.to_api().channel.kind, "OAUTH");
+        assert!(record.to_api().channel.config.client_secret.is_none());
+        let mut pk = good.clone();
+        pk["channel"]["config"]["authType"] = json!("private_key_jwt");
+        assert!(
+            validate(&pk, false).is_err(),
+            "private_key_jwt with a secret and no hookKeyId"
+        );
+        pk["channel"]["config"]
+            .as_object_mut()
+            .unwrap()
+            .remove("clientSecret");
+        pk["channel"]["config"]["hookKeyId"] = json!("HKY1");
+        assert!(validate(&pk, false).is_ok());
+        let mut with_scheme = good.clone();
+        with_scheme["channel"]["config"]["authScheme"] =
+            json!({"type":"HEADER","key":"Authorization","value":"x"});
+        assert!(validate(&with_scheme, false).is_err());
+        let mut jwt = good.clone();
+        jwt["channel"]["config"]["authType"] = json!("client_secret_jwt");
+        assert!(validate(&jwt, false).is_err());
+        let mut no_client = good;
+        no_client["channel"]["config"]["clientId"] = json!("");
+        assert!(validate(&no_client, false).is_err());
     }
 
     #[test]

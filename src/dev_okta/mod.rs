@@ -13,8 +13,10 @@
 //! only as the stand-in's own PBKDF2 hash.
 
 mod authn;
+mod authserver;
 mod error;
 mod hooks;
+pub mod keys;
 mod limits;
 mod state;
 mod users;
@@ -187,6 +189,32 @@ impl StandIn {
         self.org.set_rate_limit(rate_limit);
     }
 
+    /// Issuer of the stand-in's authorization server (`{base}/oauth2/default`).
+    pub fn oauth_issuer(&self) -> String {
+        self.org.auth_server.issuer().to_owned()
+    }
+
+    /// Audience of its tokens.
+    pub fn oauth_audience(&self) -> &'static str {
+        authserver::AUDIENCE
+    }
+
+    /// A new signing key (the previous one stays published); returns its kid.
+    ///
+    /// # Errors
+    /// Key generation failed.
+    pub async fn rotate_keys(&self) -> Result<String, String> {
+        self.org.auth_server.rotate().await
+    }
+
+    /// An access token as Okta's client-credentials grant would issue it.
+    ///
+    /// # Errors
+    /// Key generation or signing failed.
+    pub async fn mint_token(&self, client_id: &str, scope: Option<&str>) -> Result<String, String> {
+        self.org.auth_server.mint(client_id, scope).await
+    }
+
     /// Stops the server.
     pub fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -280,6 +308,7 @@ fn router(org: Arc<state::Org>) -> Router {
         .route("/api/v1/inlineHooks/{id}/execute", post(hooks::execute))
         .route("/__dev/users/{id}", get(users::dev_view))
         .route("/__dev/stats", get(users::dev_stats))
+        .route("/__dev/oauth/rotate-keys", post(authserver::rotate))
         .layer(axum::middleware::from_fn_with_state(
             org.clone(),
             limits::require_token,
@@ -290,6 +319,11 @@ fn router(org: Arc<state::Org>) -> Router {
         ));
     Router::new()
         .route("/api/v1/authn", post(authn::sign_in))
+        .route(
+            "/oauth2/default/.well-known/oauth-authorization-server",
+            get(authserver::metadata),
+        )
+        .route("/oauth2/default/v1/keys", get(authserver::jwks))
         .merge(management)
         .fallback(error::not_found_route)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -133,6 +133,18 @@ pub(crate) struct HookRecord {
     pub(crate) auth_key: String,
     pub(crate) auth_value: SecretString,
     pub(crate) headers: Vec<(String, SecretString)>,
+    /// OAUTH channel: Okta sends a bearer token instead of `auth_key: auth_value`.
+    pub(crate) oauth: Option<OAuthHook>,
+}
+
+/// An OAUTH channel's settings (the client secret is only checked, not kept).
+#[derive(Clone)]
+pub(crate) struct OAuthHook {
+    pub(crate) auth_type: String,
+    pub(crate) client_id: String,
+    pub(crate) token_url: String,
+    pub(crate) scope: Option<String>,
+    pub(crate) hook_key_id: Option<String>,
 }
 
 impl HookRecord {
@@ -148,9 +160,20 @@ impl HookRecord {
             created: Some(self.created.clone()),
             last_updated: Some(self.last_updated.clone()),
             channel: Channel {
-                kind: "HTTP".to_owned(),
+                kind: if self.oauth.is_some() {
+                    "OAUTH"
+                } else {
+                    "HTTP"
+                }
+                .to_owned(),
                 version: HOOK_VERSION.to_owned(),
                 config: ChannelConfig {
+                    auth_type: self.oauth.as_ref().map(|o| o.auth_type.clone()),
+                    client_id: self.oauth.as_ref().map(|o| o.client_id.clone()),
+                    token_url: self.oauth.as_ref().map(|o| o.token_url.clone()),
+                    scope: self.oauth.as_ref().and_then(|o| o.scope.clone()),
+                    hook_key_id: self.oauth.as_ref().and_then(|o| o.hook_key_id.clone()),
+                    client_secret: None,
                     uri: self.uri.clone(),
                     method: "POST".to_owned(),
                     headers: self
@@ -161,7 +184,7 @@ impl HookRecord {
                             value: None,
                         })
                         .collect(),
-                    auth_scheme: Some(AuthScheme {
+                    auth_scheme: self.oauth.is_none().then(|| AuthScheme {
                         kind: "HEADER".to_owned(),
                         key: self.auth_key.clone(),
                         value: None,
@@ -270,6 +293,8 @@ pub(crate) struct Org {
     pub(crate) counters: Counters,
     /// Client for calls to the password-import hook: Okta's timeout, no redirects.
     pub(crate) hook_http: reqwest::Client,
+    /// The custom authorization server OAUTH hooks get their tokens from.
+    pub(crate) auth_server: super::authserver::AuthServer,
 }
 
 impl Org {
@@ -286,6 +311,7 @@ impl Org {
         };
         Ok(Self {
             token: config.token,
+            auth_server: super::authserver::AuthServer::new(&base_url),
             base_url,
             require_names: config.require_names,
             sha256_salt: config.sha256_salt,

@@ -1,6 +1,7 @@
-//! Authenticates Okta: the configured header must carry one of the configured
-//! secrets. Runs before the body is read, so an unauthenticated caller causes
-//! no parsing, lookup or hashing.
+//! Authenticates Okta, in the mode `hook.auth` names: the configured header
+//! must carry one of the configured secrets, or `Authorization` must carry a
+//! valid OAuth 2.0 access token ([`super::oauth`]). Runs before the body is
+//! read, so an unauthenticated caller causes no parsing, lookup or hashing.
 
 use std::sync::Arc;
 
@@ -12,11 +13,42 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::HookError;
+use super::oauth::OAuthAuth;
+use crate::config::{HookAuthMode, HookSettings};
 use crate::state::AppState;
+
+/// How callers are authenticated: one variant per `hook.auth` mode.
+pub enum HookAuth {
+    /// `hook.auth = "header"`: a shared secret.
+    Header(HeaderAuth),
+    /// `hook.auth = "oauth2"`: a bearer token.
+    OAuth2(OAuthAuth),
+}
+
+impl HookAuth {
+    /// From the hook settings.
+    ///
+    /// # Errors
+    /// An invalid header name, or incomplete `[hook.oauth]` settings.
+    pub fn from_settings(hook: &HookSettings) -> anyhow::Result<Self> {
+        Ok(match hook.auth {
+            HookAuthMode::Header => Self::Header(HeaderAuth::new(&hook.header, &hook.secrets)?),
+            HookAuthMode::Oauth2 => Self::OAuth2(OAuthAuth::from_settings(&hook.oauth)?),
+        })
+    }
+
+    /// The OAuth state, in `oauth2` mode.
+    pub fn oauth(&self) -> Option<&OAuthAuth> {
+        match self {
+            Self::OAuth2(o) => Some(o),
+            Self::Header(_) => None,
+        }
+    }
+}
 
 /// The accepted header and secrets, kept as SHA-256 digests so comparisons
 /// take the same time whatever the length of the presented value.
-pub struct HookAuth {
+pub struct HeaderAuth {
     header: HeaderName,
     digests: Vec<[u8; 32]>,
 }
@@ -25,7 +57,7 @@ fn digest(value: &[u8]) -> [u8; 32] {
     Sha256::digest(value).into()
 }
 
-impl HookAuth {
+impl HeaderAuth {
     /// From the configured header name and secrets.
     ///
     /// # Errors
@@ -72,12 +104,38 @@ impl FromRequestParts<AppState> for HookCaller {
     type Rejection = HookError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HookError> {
-        check_with(&state.auth, parts).map(|()| HookCaller)
+        check_with(&state.auth, parts, state)
+            .await
+            .map(|()| HookCaller)
     }
 }
 
-fn check_with(auth: &Arc<HookAuth>, parts: &Parts) -> Result<(), HookError> {
-    auth.check(parts)
+async fn check_with(
+    auth: &Arc<HookAuth>,
+    parts: &Parts,
+    state: &AppState,
+) -> Result<(), HookError> {
+    match &**auth {
+        HookAuth::Header(h) => h.check(parts).inspect_err(|_| {
+            state.metrics.auth_refused("header");
+        }),
+        HookAuth::OAuth2(o) => match o.check(parts).await {
+            Ok(claims) => {
+                // `jti` names the token without being usable as one.
+                tracing::debug!(
+                    jti = claims.jti.as_deref().unwrap_or("-"),
+                    "hook caller: bearer token accepted"
+                );
+                Ok(())
+            }
+            Err(refusal) => {
+                // The reason only: never the token or any of its claims.
+                tracing::warn!(reason = refusal.reason(), "hook caller refused: {refusal}");
+                state.metrics.auth_refused(refusal.reason());
+                Err(HookError::Unauthorized)
+            }
+        },
+    }
 }
 
 #[cfg(test)]
@@ -87,7 +145,7 @@ mod tests {
 
     #[test]
     fn accepts_either_rotation_secret_only() {
-        let auth = HookAuth::new(
+        let auth = HeaderAuth::new(
             "x-hook-secret",
             &[
                 SecretString::from("old-secret-0123456789"),
@@ -103,7 +161,7 @@ mod tests {
 
     #[test]
     fn header_name_is_case_insensitive() {
-        let auth = HookAuth::new(
+        let auth = HeaderAuth::new(
             "X-Hook-Secret",
             &[SecretString::from("s3cret-s3cret-s3cret")],
         )

@@ -71,9 +71,53 @@ pub struct ChannelConfig {
     /// Extra headers.
     #[serde(default)]
     pub headers: Vec<HookHeader>,
-    /// How Okta authenticates to the hook.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// How Okta authenticates to the hook (`HEADER`); `null` on an OAUTH channel.
+    #[serde(default)]
     pub auth_scheme: Option<AuthScheme>,
+    /// OAUTH channel: `client_secret_post` or `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_type: Option<String>,
+    /// OAUTH channel: the client Okta gets the token for (the token's `cid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// OAUTH `client_secret_post`: the client secret; write-only.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose"
+    )]
+    pub client_secret: Option<SecretString>,
+    /// OAUTH `private_key_jwt`: the hook key (`POST /api/v1/hook-keys`) Okta signs its assertion with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_key_id: Option<String>,
+    /// OAUTH channel: the authorization server's token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    /// OAUTH channel: the custom scope Okta asks for (the token's `scp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// How Okta's OAUTH channel authenticates to the token endpoint (protocol §3.2).
+#[derive(Debug, Clone)]
+pub enum OAuthClientAuth {
+    /// `client_secret_post` with this secret.
+    ClientSecretPost(SecretString),
+    /// `private_key_jwt` with this hook key id.
+    PrivateKeyJwt(String),
+}
+
+/// The OAUTH channel of a hook.
+#[derive(Debug, Clone)]
+pub struct OAuthChannel {
+    /// `clientId`.
+    pub client_id: String,
+    /// `tokenUrl`.
+    pub token_url: String,
+    /// `scope`.
+    pub scope: Option<String>,
+    /// Secret or hook key.
+    pub auth: OAuthClientAuth,
 }
 
 fn post() -> String {
@@ -124,16 +168,66 @@ impl InlineHookCreate {
                 kind: "HTTP".to_owned(),
                 version: HOOK_VERSION.to_owned(),
                 config: ChannelConfig {
-                    uri: uri.to_owned(),
-                    method: post(),
                     headers,
                     auth_scheme: Some(AuthScheme {
                         kind: "HEADER".to_owned(),
                         key: header.to_owned(),
                         value: Some(secret),
                     }),
+                    ..ChannelConfig::empty(uri)
                 },
             },
+        }
+    }
+
+    /// The password-import hook with an OAUTH channel: Okta sends
+    /// `Authorization: Bearer <access token>` it got from `token_url`.
+    pub fn password_import_oauth(
+        name: &str,
+        uri: &str,
+        oauth: OAuthChannel,
+        headers: Vec<HookHeader>,
+    ) -> Self {
+        let (auth_type, client_secret, hook_key_id) = match oauth.auth {
+            OAuthClientAuth::ClientSecretPost(s) => ("client_secret_post", Some(s), None),
+            OAuthClientAuth::PrivateKeyJwt(k) => ("private_key_jwt", None, Some(k)),
+        };
+        Self {
+            name: name.to_owned(),
+            kind: PASSWORD_IMPORT_HOOK_TYPE.to_owned(),
+            version: HOOK_VERSION.to_owned(),
+            channel: Channel {
+                kind: "OAUTH".to_owned(),
+                version: HOOK_VERSION.to_owned(),
+                config: ChannelConfig {
+                    headers,
+                    auth_type: Some(auth_type.to_owned()),
+                    client_id: Some(oauth.client_id),
+                    client_secret,
+                    hook_key_id,
+                    token_url: Some(oauth.token_url),
+                    scope: oauth.scope,
+                    ..ChannelConfig::empty(uri)
+                },
+            },
+        }
+    }
+}
+
+impl ChannelConfig {
+    /// A `POST` to `uri` with no authentication or headers set yet.
+    pub fn empty(uri: &str) -> Self {
+        Self {
+            uri: uri.to_owned(),
+            method: post(),
+            headers: Vec::new(),
+            auth_scheme: None,
+            auth_type: None,
+            client_id: None,
+            client_secret: None,
+            hook_key_id: None,
+            token_url: None,
+            scope: None,
         }
     }
 }
@@ -317,6 +411,45 @@ mod tests {
         );
         let debug = format!("{hook:?}");
         assert!(!debug.contains("dXNlcjpwYXNz") && !debug.contains("my-header-value"));
+    }
+
+    // Protocol §3.2 / OAS `InlineHookMgmtCreateOAuthClientSecretRequest`.
+    #[test]
+    fn oauth_create_body_matches_okta_shape() {
+        let hook = InlineHookCreate::password_import_oauth(
+            "h",
+            "https://hook.example.com/x",
+            OAuthChannel {
+                client_id: "0oa1".into(),
+                token_url: "https://example.okta.com/oauth2/default/v1/token".into(),
+                scope: Some("passbridge.hook".into()),
+                auth: OAuthClientAuth::ClientSecretPost(SecretString::from("cs-secret")),
+            },
+            vec![],
+        );
+        assert_eq!(
+            serde_json::to_value(&hook).unwrap()["channel"],
+            json!({"type":"OAUTH","version":"1.0.0","config":{"uri":"https://hook.example.com/x",
+              "method":"POST","headers":[],"authScheme":null,"authType":"client_secret_post",
+              "clientId":"0oa1","clientSecret":"cs-secret",
+              "tokenUrl":"https://example.okta.com/oauth2/default/v1/token","scope":"passbridge.hook"}})
+        );
+        assert!(!format!("{hook:?}").contains("cs-secret"));
+        let pk = InlineHookCreate::password_import_oauth(
+            "h",
+            "https://hook.example.com/x",
+            OAuthChannel {
+                client_id: "0oa1".into(),
+                token_url: "https://t/v1/token".into(),
+                scope: None,
+                auth: OAuthClientAuth::PrivateKeyJwt("HKY1".into()),
+            },
+            vec![],
+        );
+        let config = &serde_json::to_value(&pk).unwrap()["channel"]["config"];
+        assert_eq!(config["authType"], "private_key_jwt");
+        assert_eq!(config["hookKeyId"], "HKY1");
+        assert!(config.get("clientSecret").is_none());
     }
 
     // OAS example `InlineHookMgmtCreateHTTPResponse`: the secret is not returned.

@@ -21,8 +21,8 @@ pub use error::{
     E_VALIDATION, LOGIN_EXISTS_CAUSE,
 };
 pub use hooks::{
-    AuthScheme, Channel, ChannelConfig, HookHeader, InlineHook, InlineHookCreate, HOOK_VERSION,
-    PASSWORD_IMPORT_HOOK_TYPE,
+    AuthScheme, Channel, ChannelConfig, HookHeader, InlineHook, InlineHookCreate, OAuthChannel,
+    OAuthClientAuth, HOOK_VERSION, PASSWORD_IMPORT_HOOK_TYPE,
 };
 pub use users::{
     CreateCredentials, CreateUser, DigestAlgorithm, HashAlgorithm, PasswordCredential,

@@ -49,13 +49,14 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CaptureWriter {
     }
 }
 
-/// Installs the capturing subscriber once per test binary (JSON, debug level,
+/// Installs the capturing subscriber once per test binary (JSON; passbridge at
+/// trace level, dependencies at debug,
 /// so the test sees everything that could ever be logged).
 pub fn init_logs() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         passbridge::telemetry::init(passbridge::telemetry::subscriber(
-            "debug,sqlx=info,hyper=info,h2=info,reqwest=info,tower=info",
+            "debug,passbridge=trace,tower_http=trace,sqlx=info,hyper=info,h2=info,reqwest=info,tower=info",
             passbridge::config::LogFormat::Json,
             CaptureWriter,
         ));

@@ -15,6 +15,7 @@ mod import_preflight;
 mod ledger_durability;
 mod listeners;
 mod logs;
+mod oauth;
 mod okta_standin;
 mod preflight;
 mod readme;

@@ -466,6 +466,7 @@ async fn hook_test_is_not_a_migration_and_a_real_sign_in_is() {
         secret: Some(app.secret.clone()),
         header: "Authorization".into(),
         configured: passbridge::cmd::hook::ConfiguredSecrets::default(),
+        oauth: Default::default(),
     };
 
     // `passbridge hook test` through Okta's /execute: VERIFIED, but a test.

@@ -33,6 +33,11 @@ fn register(url: &str, replace: bool) -> HookCommand {
         rotate_secret: false,
         auth_header: None,
         headers: vec![],
+        auth: None,
+        client_id: None,
+        token_url: None,
+        scope: None,
+        hook_key_id: None,
         org: OrgArgs::default(),
     }
 }
@@ -71,6 +76,7 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
         secret: Some(app.secret.clone()),
         header: "Authorization".into(),
         configured: ConfiguredSecrets::default(),
+        oauth: Default::default(),
     };
     let url = format!("{}/hooks/password-import", app.address);
 
@@ -202,6 +208,7 @@ async fn a_generated_secret_is_printed_once_and_is_what_okta_sends() {
         secret: None,
         header: "X-Passbridge-Secret".into(),
         configured: ConfiguredSecrets::default(),
+        oauth: Default::default(),
     };
     // Act
     let (result, out) = hook(&ctx, register(&target.url, false), "").await;
@@ -332,6 +339,7 @@ async fn secret_okta_sends(stand: &passbridge::dev_okta::StandIn, target: &TestH
         secret: None,
         header: "Authorization".into(),
         configured: ConfiguredSecrets::default(),
+        oauth: Default::default(),
     };
     let id = stand.hooks()[0].id.clone();
     let (result, out) = hook(
@@ -542,6 +550,7 @@ async fn hook_delete_on_a_terminal_deletes_only_after_yes() {
         secret: Some("terminal-delete-secret-0123456789".into()),
         header: "Authorization".into(),
         configured: ConfiguredSecrets::default(),
+        oauth: Default::default(),
     };
     let (result, _) = hook(&ctx, register(&target.url, false), "").await;
     result.unwrap();
