@@ -15,7 +15,7 @@ ARG SOURCE_DATE_EPOCH
 RUN cargo build --release --locked --bin passbridge
 
 # libcrypt1 (libxcrypt) is already in the base image (perl-base needs it);
-# named so that the bcrypt/md5-crypt binding never loses its library.
+# named so that the bcrypt binding never loses its library.
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl libcrypt1 \

@@ -109,28 +109,8 @@ pub(crate) fn md5_crypt_raw(password: &[u8], magic: &[u8], salt: &[u8]) -> [u8; 
     digest
 }
 
-impl Md5CryptHash {
-    /// The decoded digest from libxcrypt's md5-crypt (`$1$` only; it has no
-    /// `$apr1$`), or `None` where the Rust path must answer (see
-    /// [`super::xcrypt::crypt`]; also a salt that is not plain ASCII).
-    fn native_digest(&self, password: &[u8]) -> Option<Vec<u8>> {
-        if self.magic != "$1$" || !self.salt.iter().all(|b| b.is_ascii_graphic() && *b != b'$') {
-            return None;
-        }
-        let salt = std::str::from_utf8(&self.salt).ok()?;
-        let setting = format!("$1${salt}$");
-        let out = super::xcrypt::crypt(password, &setting)?;
-        let text = std::str::from_utf8(out.get(setting.len()..)?).ok()?;
-        h64_decode(text)
-    }
-}
-
 impl Family for Md5CryptHash {
     fn verify(&self, password: &[u8]) -> Result<Verdict> {
-        // libxcrypt first: its MD5 is faster than the `md-5` crate's here.
-        if let Some(digest) = self.native_digest(password) {
-            return Ok(Verdict::from_bool(ct_eq(&digest, &self.digest)));
-        }
         let raw = md5_crypt_raw(password, self.magic.as_bytes(), &self.salt);
         let ordered: Vec<u8> = ORDER.iter().map(|&i| raw[i]).collect();
         Ok(Verdict::from_bool(ct_eq(&ordered, &self.digest)))
@@ -225,25 +205,5 @@ mod tests {
         ] {
             assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
         }
-    }
-    // Both paths must give the same digest, whatever the password.
-    #[test]
-    fn libxcrypt_and_rust_paths_agree() {
-        let hash = parse(Scheme::Md5Crypt, "$1$3azHgidD$SrJPt7B.9rekpmwJwtON31").unwrap();
-        for pw in [
-            &b""[..],
-            b"password",
-            "p\u{e4}ss".as_bytes(),
-            &[b'q'; 200],
-            b"\xff\x80",
-        ] {
-            let native = hash.native_digest(pw).expect("libxcrypt has md5-crypt");
-            let raw = md5_crypt_raw(pw, b"$1$", &hash.salt);
-            let rust: Vec<u8> = ORDER.iter().map(|&i| raw[i]).collect();
-            assert_eq!(native, rust, "password of {} bytes", pw.len());
-        }
-        assert!(hash.native_digest(b"a\0b").is_none());
-        let apr = parse(Scheme::AprMd5Crypt, "$apr1$3azHgidD$SrJPt7B.9rekpmwJwtON31").unwrap();
-        assert!(apr.native_digest(b"password").is_none());
     }
 }
