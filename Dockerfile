@@ -14,9 +14,11 @@ ARG PASSBRIDGE_BUILD_COMMIT
 ARG SOURCE_DATE_EPOCH
 RUN cargo build --release --locked --bin passbridge
 
+# libcrypt1 (libxcrypt) is already in the base image (perl-base needs it);
+# named so that the bcrypt binding never loses its library.
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl \
+ && apt-get install -y --no-install-recommends ca-certificates curl libcrypt1 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/passbridge --create-home passbridge
 COPY --from=build /src/target/release/passbridge /usr/local/bin/passbridge

@@ -3,7 +3,9 @@
 //! wrote before 1.3), with the optional `keyid`/`data` parameters. The
 //! computation is the `argon2` crate's; this file parses and guards.
 
-use ::argon2::{Algorithm, Argon2, AssociatedData, ParamsBuilder, Version};
+use std::cell::Cell;
+
+use ::argon2::{Algorithm, Argon2, AssociatedData, Block, ParamsBuilder, Version};
 
 use super::encoding::{b64, ct_eq, TextEncoding};
 use super::{Family, HashError, Hints, Limits, Param, Result, Scheme, Verdict};
@@ -15,7 +17,40 @@ const MIN_OUTPUT_BYTES: usize = 4;
 /// Longest tag accepted (the reference allows more; nothing stores more).
 const MAX_OUTPUT_BYTES: usize = 1024;
 
-/// Decoded material of an Argon2 PHC string.
+/// Argon2 memory (1 KiB blocks) a thread keeps between verifications, at
+/// most 64 MiB. The crate's `hash_password_into` zero-fills a fresh m-KiB
+/// area on every call, which the reference C does not do; reusing the area
+/// saves that memset and its page faults (measured in docs/benchmarks.md).
+/// Stale contents are harmless: Argon2 writes every block before reading it.
+/// passbridge's hash workers are long-lived, so each keeps the area of its
+/// largest verification up to this cap: resident memory stays at the peak
+/// that `workers x m` already reached while verifying, instead of dropping.
+const MAX_REUSED_BLOCKS: usize = 65_536;
+
+thread_local! {
+    static REUSED_BLOCKS: Cell<Vec<Block>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` over `count` blocks: this thread's reused area when `count` is
+/// within [`MAX_REUSED_BLOCKS`], a fresh one otherwise. The area is taken
+/// out of the thread-local for the call, so nothing is borrowed across it.
+fn with_blocks<R>(count: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
+    let reuse = count <= MAX_REUSED_BLOCKS;
+    let mut blocks = if reuse {
+        REUSED_BLOCKS.take()
+    } else {
+        Vec::new()
+    };
+    if blocks.len() < count {
+        blocks.resize(count, Block::default());
+    }
+    let out = f(&mut blocks[..count]);
+    if reuse {
+        REUSED_BLOCKS.set(blocks);
+    }
+    out
+}
+
 pub(crate) struct Argon2Hash {
     algorithm: Algorithm,
     version: Version,
@@ -219,6 +254,7 @@ impl Family for Argon2Hash {
             builder.data(AssociatedData::new(&self.data).map_err(failed)?);
         }
         let params = builder.build().map_err(failed)?;
+        let block_count = params.block_count();
         let ctx = if self.secret.is_empty() {
             Argon2::new(self.algorithm, self.version, params)
         } else {
@@ -226,8 +262,10 @@ impl Family for Argon2Hash {
                 .map_err(failed)?
         };
         let mut out = vec![0u8; self.tag.len()];
-        ctx.hash_password_into(password, &self.salt, &mut out)
-            .map_err(failed)?;
+        with_blocks(block_count, |blocks| {
+            ctx.hash_password_into_with_memory(password, &self.salt, &mut out, blocks)
+        })
+        .map_err(failed)?;
         Ok(Verdict::from_bool(ct_eq(&out, &self.tag)))
     }
 
@@ -418,5 +456,31 @@ mod tests {
         ] {
             assert_eq!(super::super::detect(stored), Some(scheme), "{stored}");
         }
+    }
+
+    // The reused area must not leak one verification into the next: the
+    // same hash verifies after a different, larger and smaller one ran on
+    // this thread, and a wrong password still fails.
+    #[test]
+    fn reused_memory_gives_the_same_answers() {
+        let limits = Limits::default();
+        // Made by the reference C (phc-winner-argon2).
+        let small = "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHQ$pMlwOs/gn+zdvoB/AGiRNA";
+        let parsed = |s: &str| parse(Scheme::Argon2id, s, &Hints::default(), &limits).unwrap();
+        let big = "$argon2id$v=19$m=256,t=2,p=2$c29tZXNhbHQ$PKFfIHl4qyvYO0H22OU4CA";
+        assert_eq!(parsed(small).verify(b"password").unwrap(), Verdict::Match);
+        assert_eq!(parsed(big).verify(b"password").unwrap(), Verdict::Match);
+        assert_eq!(parsed(small).verify(b"password").unwrap(), Verdict::Match);
+        assert_eq!(parsed(big).verify(b"passwore").unwrap(), Verdict::Mismatch);
+        assert_eq!(parsed(big).verify(b"password").unwrap(), Verdict::Match);
+        assert_eq!(
+            parsed(small).verify(b"passwore").unwrap(),
+            Verdict::Mismatch
+        );
+        let mut seen = 0;
+        with_blocks(8, |b| seen = b.len());
+        assert_eq!(seen, 8);
+        with_blocks(MAX_REUSED_BLOCKS + 4, |b| seen = b.len());
+        assert_eq!(seen, MAX_REUSED_BLOCKS + 4);
     }
 }

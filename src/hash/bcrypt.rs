@@ -360,9 +360,39 @@ impl BcryptHash {
     }
 }
 
+impl BcryptHash {
+    /// The 23 digest bytes from libxcrypt's crypt_blowfish (15 % faster than
+    /// the `bcrypt` crate here, `docs/benchmarks.md`), or `None` where it
+    /// cannot compute exactly what [`key_schedule_input`] specifies.
+    ///
+    /// Only `$2a$`/`$2b$`/`$2y$` go there, always as `$2b$`: the three take
+    /// the same key here (see [`key_schedule_input`]), and `$2b$` is the one
+    /// crypt_blowfish runs with no `$2a$` safety tweak. A NUL inside the key
+    /// would end the C string early, so such keys stay on the Rust path;
+    /// keys over 72 bytes are cut as bcrypt itself cuts them.
+    fn native_digest(&self, key: &[u8]) -> Option<Vec<u8>> {
+        if !matches!(self.minor, Minor::A | Minor::B | Minor::Y) || key.contains(&0) {
+            return None;
+        }
+        let key = &key[..key.len().min(KEY_BYTES)];
+        // Canonical salt text, so non-canonical trailing bits in the stored
+        // value cannot make C and Rust read different salts.
+        let salt = b64_encode_with_alphabet(&self.salt, BCRYPT_ALPHABET)?;
+        let setting = format!("$2b${:02}${salt}", self.cost);
+        let out = super::xcrypt::crypt(key, &setting)?;
+        // `$2b$NN$` + 22 salt + 31 digest characters.
+        let text = std::str::from_utf8(out.get(setting.len()..)?).ok()?;
+        decode_radix64::<23>(text).map(|d| d.to_vec())
+    }
+}
+
 impl Family for BcryptHash {
     fn verify(&self, password: &[u8]) -> Result<Verdict> {
-        let key = key_schedule_input(self.minor, &self.prehashed(password));
+        let prehashed = zeroize::Zeroizing::new(self.prehashed(password));
+        if let Some(digest) = self.native_digest(&prehashed) {
+            return Ok(Verdict::from_bool(ct_eq(&digest, &self.digest)));
+        }
+        let key = zeroize::Zeroizing::new(key_schedule_input(self.minor, &prehashed));
         // `key` is 1..=72 bytes and the cost 4..=31, as `bcrypt()` requires.
         let raw = bcrypt::bcrypt(self.cost, self.salt, &key);
         Ok(Verdict::from_bool(ct_eq(&raw[..23], &self.digest)))
@@ -690,5 +720,69 @@ mod tests {
             let err = parse(scheme, &stored, &Limits::default()).err().unwrap();
             assert!(matches!(err, HashError::Malformed { .. }), "{err}");
         }
+    }
+    // The libxcrypt path must compute exactly what the Rust path computes,
+    // for every key shape: empty, 8-bit bytes (incl. 0xFF before a
+    // sign-extending byte), 71/72/73+ bytes, and each minor that uses it.
+    #[test]
+    fn libxcrypt_and_rust_paths_agree() {
+        let keys: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"U*U".to_vec(),
+            b"\xff\xa3345".to_vec(),
+            "p\u{e4}ssw\u{f6}rd \u{1f511}".as_bytes().to_vec(),
+            vec![b'x'; 71],
+            vec![b'y'; 72],
+            vec![b'z'; 100],
+        ];
+        for tag in ["2a", "2b", "2y"] {
+            let stored = format!("${tag}$04$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW");
+            let hash =
+                parse_mcf("bcrypt", &stored, None, &Limits::default(), Prehash::None).unwrap();
+            for key in &keys {
+                let native = hash.native_digest(key).expect("libxcrypt computes bcrypt");
+                let rust =
+                    bcrypt::bcrypt(hash.cost, hash.salt, &key_schedule_input(hash.minor, key));
+                assert_eq!(
+                    native,
+                    rust[..23].to_vec(),
+                    "${tag}$ key of {} bytes",
+                    key.len()
+                );
+            }
+        }
+        // Keys C cannot carry, and minors it does not run, stay on Rust.
+        let b = parse_mcf(
+            "bcrypt",
+            "$2b$04$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+            None,
+            &Limits::default(),
+            Prehash::None,
+        )
+        .unwrap();
+        assert!(b.native_digest(b"a\0b").is_none());
+        let x = parse_mcf(
+            "bcrypt",
+            "$2x$04$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+            None,
+            &Limits::default(),
+            Prehash::None,
+        )
+        .unwrap();
+        assert!(x.native_digest(b"U*U").is_none());
+    }
+
+    #[test]
+    fn a_nul_inside_the_password_is_still_verified_on_the_rust_path() {
+        let stored = "$2b$04$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
+        let hash = parse_mcf("bcrypt", stored, None, &Limits::default(), Prehash::None).unwrap();
+        let key = key_schedule_input(Minor::B, b"a\0b");
+        let raw = bcrypt::bcrypt(4, hash.salt, &key);
+        let made = format!(
+            "$2b$04${}{}",
+            b64_encode_with_alphabet(&hash.salt, BCRYPT_ALPHABET).unwrap(),
+            b64_encode_with_alphabet(&raw[..23], BCRYPT_ALPHABET).unwrap()
+        );
+        both(Scheme::Bcrypt2b, &made, b"a\0b", b"a");
     }
 }

@@ -6,7 +6,7 @@
 //! delegates to that scheme. Spring's `{ldap}` id in front is tolerated.
 
 use super::digest::{decode_digest, Algorithm};
-use super::encoding::{b64, ct_eq, CRYPT_ALPHABET};
+use super::encoding::{b64, CRYPT_ALPHABET};
 use super::{
     detect as detect_any, Family, HashError, Hints, Limits, OktaDigest, OktaHash, Param, Result,
     SaltOrder, Scheme, StoredHash, Verdict,
@@ -230,10 +230,9 @@ impl Family for LdapHash {
                 salt,
                 digest,
                 ..
-            } => {
-                let computed = algorithm.digest(&[password, salt]);
-                Ok(Verdict::from_bool(ct_eq(&computed, digest)))
-            }
+            } => Ok(Verdict::from_bool(
+                algorithm.matches(&[password, salt], digest),
+            )),
             Self::Crypt(inner) => inner.material.family().verify(password),
         }
     }

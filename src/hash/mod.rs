@@ -32,6 +32,7 @@ mod sha_crypt;
 mod shape;
 mod spring;
 mod werkzeug;
+mod xcrypt;
 mod yescrypt;
 
 use std::collections::BTreeMap;
