@@ -134,11 +134,14 @@ EOF
 # The lead's half: wrk against examples/floor.rs and `passbridge serve`
 # (req/s, p50, p99, p99.9, ratio). Kept separate so it can be filled in
 # without touching the hash half.
+# A bare axum endpoint (examples/floor.rs) and `passbridge serve`, one after
+# the other per round, driven by the same wrk script at 64 connections; see
+# scripts/hook-vs-floor.sh (which also runs on its own).
 hook_vs_floor() {
     echo
     echo "## Floor vs hook"
     echo
-    echo "not measured yet"
+    ROUNDS=$ROUNDS scripts/hook-vs-floor.sh
 }
 
 hash_speed
