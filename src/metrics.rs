@@ -81,6 +81,13 @@ pub struct ReplayLabels {
     pub outcome: String,
 }
 
+/// Labels of a TLS certificate reload.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TlsReloadLabels {
+    /// `ok` (new pair served) or `error` (previous pair kept).
+    pub result: String,
+}
+
 /// All of passbridge's metrics, with their own registry (no global state, so
 /// tests can run several apps in one process).
 pub struct Metrics {
@@ -117,6 +124,8 @@ pub struct Metrics {
     pub hook_replays: Family<ReplayLabels, Counter>,
     /// Verifications refused or dropped because they could not finish in time.
     pub hook_overloaded: Counter,
+    /// TLS certificate reloads (SIGHUP or file change), by result.
+    pub tls_reloads: Family<TlsReloadLabels, Counter>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -242,7 +251,14 @@ impl Metrics {
             "Verifications refused or dropped because they could not finish within the deadline",
             hook_overloaded.clone(),
         );
+        let tls_reloads = Family::<TlsReloadLabels, Counter>::default();
+        registry.register(
+            "tls_reloads",
+            "TLS certificate reloads by result; on error the previous certificate is kept",
+            tls_reloads.clone(),
+        );
         Arc::new(Self {
+            tls_reloads,
             hook_overloaded,
             registry,
             connections_open,
@@ -277,6 +293,15 @@ impl Metrics {
         self.hook_replays
             .get_or_create(&ReplayLabels {
                 outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a TLS certificate reload (`ok` or `error`).
+    pub fn tls_reloaded(&self, result: &str) {
+        self.tls_reloads
+            .get_or_create(&TlsReloadLabels {
+                result: result.to_owned(),
             })
             .inc();
     }

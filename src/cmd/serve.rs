@@ -49,6 +49,12 @@ pub struct ServeArgs {
     /// Address of /metrics, /readyz and /healthz; keep it private [env: PASSBRIDGE_ADMIN_LISTEN] [default: 127.0.0.1:9090]
     #[arg(long, value_name = "ADDR")]
     pub admin_listen: Option<std::net::SocketAddr>,
+    /// PEM certificate chain; with --tls-key the hook listener serves HTTPS (reloaded on SIGHUP or file change) [env: PASSBRIDGE_TLS_CERT]
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert [env: PASSBRIDGE_TLS_KEY]
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Legacy database options.
     #[command(flatten)]
     pub legacy: LegacyArgs,
@@ -80,6 +86,12 @@ pub async fn run(args: ServeArgs, mut settings: Settings) -> anyhow::Result<Exit
     }
     if let Some(admin) = args.admin_listen {
         settings.admin_listen = admin;
+    }
+    if let Some(cert) = args.tls_cert {
+        settings.tls_cert = Some(cert);
+    }
+    if let Some(key) = args.tls_key {
+        settings.tls_key = Some(key);
     }
     args.legacy.apply(&mut settings);
     let mut demo_config = None;
