@@ -1146,4 +1146,38 @@ mod tests {
         let err = load(Some(&file), &[]).unwrap_err().to_string();
         assert!(err.contains("qeury"), "{err}");
     }
+
+    #[test]
+    fn tls_settings_come_from_the_environment_and_only_in_pairs() {
+        let (s, _) = load(
+            None,
+            &env(&[
+                ("PASSBRIDGE_TLS_CERT", "/etc/pb/cert.pem"),
+                ("PASSBRIDGE_ADMIN_TLS", "true"),
+                ("PASSBRIDGE_TLS_RELOAD_INTERVAL", "30s"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.tls_cert, Some(PathBuf::from("/etc/pb/cert.pem")));
+        assert!(s.admin_tls);
+        assert_eq!(s.tls_reload_interval, Duration::from_secs(30));
+        let err = s.validate_tls().unwrap_err().to_string();
+        assert!(err.contains("tls_key"), "{err}");
+        let (s, _) = load(
+            None,
+            &env(&[
+                ("PASSBRIDGE_TLS_CERT", "c.pem"),
+                ("PASSBRIDGE_TLS_KEY", "k.pem"),
+            ]),
+        )
+        .unwrap();
+        assert!(s.validate_tls().is_ok());
+        let err = load(None, &env(&[("PASSBRIDGE_ADMIN_TLS", "maybe")])).unwrap_err();
+        assert!(err.to_string().contains("PASSBRIDGE_ADMIN_TLS"), "{err}");
+        let only_admin = Settings {
+            admin_tls: true,
+            ..Settings::default()
+        };
+        assert!(only_admin.validate_tls().is_err());
+    }
 }

@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     if apply_env(&mut settings, &env, &mut sources).is_err() {
         return;
     }
-    let _ = settings.validate();
+    let _ = settings.http.validate();
     let _ = settings.validate_for_serve();
     let _ = settings.validate_query();
     let _ = settings.ledger_url();

@@ -127,7 +127,8 @@ pub async fn run(args: ServeArgs, mut settings: Settings) -> anyhow::Result<Exit
             demo_config.as_deref(),
         );
     }
-    tracing::info!(%addr, %admin, hook = crate::hook::PATH, "passbridge listening");
+    let tls = app.is_tls();
+    tracing::info!(%addr, %admin, hook = crate::hook::PATH, tls, "passbridge listening");
     app.run_until_stopped(startup::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

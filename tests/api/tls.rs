@@ -3,8 +3,14 @@
 //! new pair keeping the old one, and plain HTTP, TLS 1.1 and a stalled
 //! handshake refused and counted.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use passbridge::db::DatabaseUrl;
+use secrecy::ExposeSecret;
 
 use passbridge::db::DbKind;
 use passbridge::startup::Application;
@@ -346,4 +352,107 @@ async fn a_certificate_that_does_not_load_stops_the_start_with_the_file_named() 
     assert!(!message.contains(other.key_pem.lines().nth(1).unwrap()));
     let message = format!("{:#}", missing.err().expect("refused"));
     assert!(message.contains("key.nope"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_tls_flags_reloads_the_certificate_on_sighup() {
+    // Arrange: `serve --tls-cert --tls-key`, file polling effectively off.
+    let first = generate();
+    let second = generate();
+    let files = write_files(&first);
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(DbKind::Sqlite).await.unwrap();
+    db.create_users_table().await;
+    let config = dir.path().join("passbridge.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\ntls_reload_interval = \"1h\"\n",
+    )
+    .unwrap();
+    let secret = random_secret();
+    let mut child = Command::cargo_bin("passbridge")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("PASSBRIDGE_CONFIG", &config)
+        .env("PASSBRIDGE_LEGACY_URL", db.url.expose())
+        .env("PASSBRIDGE_LEGACY_QUERY", db.lookup_query())
+        .env(
+            "PASSBRIDGE_LEDGER_URL",
+            DatabaseUrl::sqlite_file(&dir.path().join("ledger.db")).expose(),
+        )
+        .env("PASSBRIDGE_HOOK_SECRET", secret.expose_secret())
+        .env("PASSBRIDGE_LOG_FORMAT", "json")
+        .env("PASSBRIDGE_LOG", "info")
+        .env_remove("RUST_LOG")
+        .arg("serve")
+        .arg("--tls-cert")
+        .arg(&files.cert)
+        .arg("--tls-key")
+        .arg(&files.key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    let next_log = |message: &str| loop {
+        let v = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no {message:?} log"));
+        if v["message"] == message {
+            break v;
+        }
+    };
+    let listening = next_log("passbridge listening");
+    assert_eq!(listening["tls"], true);
+    let port = listening["addr"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let url = format!("https://localhost:{port}/healthz");
+    let served = async |pairs: &[&Pair]| {
+        let resp = client_trusting(pairs).get(&url).send().await.unwrap();
+        resp.extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|i| i.peer_certificate())
+            .unwrap()
+            .to_vec()
+    };
+    assert_eq!(served(&[&first]).await, first.cert_der);
+
+    // Act: renew, then SIGHUP.
+    install(&files, &second);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let reloaded = next_log("TLS certificate reloaded");
+
+    // Assert
+    assert_eq!(reloaded["trigger"], "SIGHUP");
+    assert_eq!(served(&[&first, &second]).await, second.cert_der);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP does not stop serve"
+    );
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    reader.join().unwrap();
 }
