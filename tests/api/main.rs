@@ -5,6 +5,7 @@
 mod admission;
 mod audit;
 mod cli;
+mod fuzz_regressions;
 mod hash_cli;
 mod hash_properties;
 mod hash_robustness;
