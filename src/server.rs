@@ -448,11 +448,33 @@ impl Connection {
         stream: TcpStream,
         activity: &Activity,
         stop: &mut watch::Receiver<bool>,
+        shed: &mut watch::Receiver<u64>,
     ) -> Result<MaybeTls, CloseReason> {
         let Some(acceptor) = &self.tls else {
             return Ok(MaybeTls::Plain(stream));
         };
         let deadline = activity.opened + self.policy.header_read_timeout;
+        // Until its first byte a peer is as silent as an idle plain
+        // connection, and is shed the same way at the cap.
+        let mut first_byte = [0u8; 1];
+        loop {
+            tokio::select! {
+                // `peek` waits for a byte (or EOF), not merely readiness.
+                first = stream.peek(&mut first_byte) => {
+                    if !matches!(first, Ok(n) if n > 0) {
+                        return Err(CloseReason::TlsHandshake);
+                    }
+                    break;
+                }
+                () = tokio::time::sleep_until(deadline.into()) => return Err(CloseReason::HeaderTimeout),
+                Ok(()) = shed.changed() => {
+                    if activity.is_sheddable(SHED_SILENT_AFTER) {
+                        return Err(CloseReason::Shed);
+                    }
+                }
+                _ = stop.wait_for(|s| *s) => return Err(CloseReason::Shutdown),
+            }
+        }
         tokio::select! {
             done = tokio::time::timeout_at(deadline.into(), acceptor.accept(stream)) => match done {
                 Ok(Ok(tls)) => Ok(MaybeTls::Tls(Box::new(tls))),
@@ -483,7 +505,10 @@ impl Connection {
             })
             .clone();
         open.inc();
-        let stream = match self.handshake(stream, &activity, &mut stop).await {
+        let stream = match self
+            .handshake(stream, &activity, &mut stop, &mut shed)
+            .await
+        {
             Ok(stream) => stream,
             Err(reason) => {
                 self.count_close(reason);

@@ -78,12 +78,20 @@ fn client_trusting(pairs: &[&Pair]) -> reqwest::Client {
 }
 
 async fn spawn_tls_app(files: &Files) -> TestApp {
+    spawn_tls_app_with(files, |_| {}).await
+}
+
+async fn spawn_tls_app_with(
+    files: &Files,
+    tweak: impl FnOnce(&mut passbridge::config::Settings),
+) -> TestApp {
     let (cert, key) = (files.cert.clone(), files.key.clone());
     let mut app = spawn_app_with_user(EMAIL, PASSWORD, move |s| {
         s.tls_cert = Some(cert);
         s.tls_key = Some(key);
         s.tls_reload_interval = Duration::from_millis(100);
         s.http.header_read_timeout = Duration::from_millis(600);
+        tweak(s);
     })
     .await;
     let port = app.address.rsplit(':').next().unwrap().to_owned();
@@ -321,6 +329,38 @@ async fn a_stalled_handshake_is_closed_at_the_header_read_timeout() {
         closed(&app, "header_timeout") == 1
     })
     .await;
+    app.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn silent_connections_holding_every_slot_are_shed_before_a_handshake() {
+    // Arrange: two slots, both taken by peers that never say a word, and a
+    // header timeout far longer than the test.
+    let pair = generate();
+    let files = write_files(&pair);
+    let app = spawn_tls_app_with(&files, |s| {
+        s.http.max_connections = 2;
+        s.http.header_read_timeout = Duration::from_secs(30);
+    })
+    .await;
+    let _silent = [
+        TcpStream::connect(port_of(&app)).await.unwrap(),
+        TcpStream::connect(port_of(&app)).await.unwrap(),
+    ];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+
+    // Act
+    let served = tokio::time::timeout(Duration::from_secs(10), served_cert(&app, &[&pair])).await;
+
+    // Assert: answered after about the 1 s silence allowance, not 30 s.
+    assert_eq!(served.expect("answered within 10 s"), pair.cert_der);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(closed(&app, "shed") >= 1);
     app.shutdown().await.unwrap();
 }
 
