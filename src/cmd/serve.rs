@@ -164,6 +164,12 @@ fn print_demo_banner(
 ) {
     let header = &settings.hook.header;
     let shown_secret = secret.unwrap_or("$PASSBRIDGE_HOOK_SECRET");
+    let hook_scheme = if settings.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let admin_scheme = if settings.admin_tls { "https" } else { "http" };
     println!(
         "passbridge demo: legacy database {}",
         settings
@@ -194,10 +200,10 @@ fn print_demo_banner(
     println!();
     println!("Try it (Okta's request shape; x-passbridge-test keeps it out of migrated_users):");
     println!(
-        "  curl -sS -X POST http://{addr}{path} \\\n    -H '{header}: {shown_secret}' -H 'Content-Type: application/json' -H 'x-passbridge-test: 1' \\\n    -d '{{\"eventType\":\"com.okta.user.credential.password.import\",\"data\":{{\"context\":{{\"credential\":{{\"username\":\"alice@example.com\",\"password\":\"alice-Passw0rd!\"}}}},\"action\":{{\"credential\":\"UNVERIFIED\"}}}}}}'",
+        "  curl -sS -X POST {hook_scheme}://{addr}{path} \\\n    -H '{header}: {shown_secret}' -H 'Content-Type: application/json' -H 'x-passbridge-test: 1' \\\n    -d '{{\"eventType\":\"com.okta.user.credential.password.import\",\"data\":{{\"context\":{{\"credential\":{{\"username\":\"alice@example.com\",\"password\":\"alice-Passw0rd!\"}}}},\"action\":{{\"credential\":\"UNVERIFIED\"}}}}}}'",
         path = crate::hook::PATH
     );
     println!();
-    println!("Health: http://{addr}/healthz  Ready: http://{admin}/readyz  Metrics: http://{admin}/metrics");
+    println!("Health: {hook_scheme}://{addr}/healthz  Ready: {admin_scheme}://{admin}/readyz  Metrics: {admin_scheme}://{admin}/metrics");
     println!("Stop with Ctrl-C.");
 }
