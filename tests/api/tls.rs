@@ -364,6 +364,34 @@ async fn silent_connections_holding_every_slot_are_shed_before_a_handshake() {
     app.shutdown().await.unwrap();
 }
 
+#[tokio::test]
+async fn the_admin_listener_stays_plain_http_unless_admin_tls_is_set() {
+    let pair = generate();
+    let files = write_files(&pair);
+    let plain = spawn_tls_app(&files).await;
+    let resp = reqwest::get(format!("{}/metrics", plain.admin_address))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "plain HTTP admin next to an HTTPS hook");
+    plain.shutdown().await.unwrap();
+
+    let tls = spawn_tls_app_with(&files, |s| s.admin_tls = true).await;
+    let port = tls.admin_address.rsplit(':').next().unwrap().to_owned();
+    let resp = client_trusting(&[&pair])
+        .get(format!("https://localhost:{port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .is_err(),
+        "plain HTTP refused on an HTTPS admin listener"
+    );
+    tls.shutdown().await.unwrap();
+}
+
 async fn build_with(files: (&Path, &Path)) -> anyhow::Result<Application> {
     let db = TestDb::create(DbKind::Sqlite).await.unwrap();
     db.create_users_table().await;
