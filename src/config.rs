@@ -78,6 +78,18 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Address of the admin listener (`/metrics`, `/readyz`, `/healthz`).
     pub admin_listen: SocketAddr,
+    /// PEM certificate chain: with `tls_key`, the hook listener serves HTTPS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, RSA or EC) of `tls_cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve the admin listener over HTTPS too (with the same certificate).
+    pub admin_tls: bool,
+    /// How often the certificate files are checked for a change (SIGHUP
+    /// reloads at once).
+    #[serde(with = "humantime_serde")]
+    pub tls_reload_interval: Duration,
     /// Connection timeouts and caps of both listeners.
     pub http: HttpSettings,
     /// The legacy user database (read-only except the optional write-back).
@@ -101,6 +113,10 @@ impl Default for Settings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            tls_cert: None,
+            tls_key: None,
+            admin_tls: false,
+            tls_reload_interval: Duration::from_secs(5),
             http: HttpSettings::default(),
             legacy: LegacySettings::default(),
             ledger: LedgerSettings::default(),
@@ -675,6 +691,21 @@ fn parse_db(v: &str) -> std::result::Result<Option<DatabaseUrl>, String> {
         .map_err(|e: crate::db::DbError| e.to_string())
 }
 
+/// A path from the environment; empty means unset.
+fn non_empty_path(v: &str) -> Option<PathBuf> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| PathBuf::from(v))
+}
+
+/// `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
+fn parse_bool(v: &str) -> std::result::Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(format!("{other:?} is not a boolean (true or false)")),
+    }
+}
+
 /// The public environment interface. Each entry is documented in the README.
 const ENV_VARS: &[EnvVar] = &[
     EnvVar {
@@ -690,6 +721,34 @@ const ENV_VARS: &[EnvVar] = &[
             s.admin_listen = v
                 .parse()
                 .map_err(|e| format!("{e} (example: 127.0.0.1:9090)"))?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_TLS_CERT",
+        apply: |s, v| {
+            s.tls_cert = non_empty_path(v);
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_TLS_KEY",
+        apply: |s, v| {
+            s.tls_key = non_empty_path(v);
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_ADMIN_TLS",
+        apply: |s, v| {
+            s.admin_tls = parse_bool(v)?;
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_TLS_RELOAD_INTERVAL",
+        apply: |s, v| {
+            s.tls_reload_interval = parse_duration(v)?;
             Ok(())
         },
     },
@@ -964,17 +1023,39 @@ pub fn load(config_file: Option<&Path>, env: &[(String, String)]) -> Result<(Set
                 path: path.clone(),
                 source,
             })?;
-            toml::from_str::<Settings>(&text).map_err(|e| ConfigError::Parse {
-                path: path.clone(),
-                message: e.to_string(),
-            })?
+            parse_toml(&text, path)?
         }
         None => Settings::default(),
     };
     sources.file = file;
+    apply_env(&mut settings, env, &mut sources)?;
+    Ok((settings, sources))
+}
+
+/// Parses the text of a config file (`path` only names it in the error).
+///
+/// # Errors
+/// [`ConfigError::Parse`]: not TOML, an unknown key, or a value of the wrong type.
+pub fn parse_toml(text: &str, path: &Path) -> Result<Settings> {
+    toml::from_str::<Settings>(text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Applies the `PASSBRIDGE_*` variables in `env` over `settings`, noting in
+/// `sources` which were used and which are not ours.
+///
+/// # Errors
+/// [`ConfigError::Env`]: a value of the wrong shape.
+pub fn apply_env(
+    settings: &mut Settings,
+    env: &[(String, String)],
+    sources: &mut Sources,
+) -> Result<()> {
     for (name, value) in env {
         if let Some(var) = ENV_VARS.iter().find(|v| v.name == name) {
-            (var.apply)(&mut settings, value).map_err(|message| ConfigError::Env {
+            (var.apply)(settings, value).map_err(|message| ConfigError::Env {
                 var: var.name,
                 message,
             })?;
@@ -983,7 +1064,7 @@ pub fn load(config_file: Option<&Path>, env: &[(String, String)]) -> Result<(Set
             sources.unknown_env.push(name.clone());
         }
     }
-    Ok((settings, sources))
+    Ok(())
 }
 
 /// The process environment as pairs (secrets stay in memory only).
@@ -1021,6 +1102,28 @@ impl Settings {
             .join("passbridge-spool")
     }
 
+    /// `tls_cert` and `tls_key` come together; `admin_tls` needs both.
+    ///
+    /// # Errors
+    /// One set without the other.
+    pub fn validate_tls(&self) -> Result<()> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => Err(ConfigError::Invalid {
+                key: "tls_key",
+                message: "tls_cert is set but tls_key is not; set both (--tls-key / PASSBRIDGE_TLS_KEY) or neither".into(),
+            }),
+            (None, Some(_)) => Err(ConfigError::Invalid {
+                key: "tls_cert",
+                message: "tls_key is set but tls_cert is not; set both (--tls-cert / PASSBRIDGE_TLS_CERT) or neither".into(),
+            }),
+            (None, None) if self.admin_tls => Err(ConfigError::Invalid {
+                key: "admin_tls",
+                message: "admin_tls needs tls_cert and tls_key".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Checks what `serve` needs, with errors that name the key and the fix.
     ///
     /// # Errors
@@ -1033,6 +1136,7 @@ impl Settings {
             });
         }
         self.validate_query()?;
+        self.validate_tls()?;
         let header_mode = self.hook.auth == HookAuthMode::Header;
         if header_mode && self.hook.secrets.is_empty() {
             return Err(ConfigError::Invalid {
@@ -1305,5 +1409,39 @@ mod tests {
         std::fs::write(&file, "[legacy]\nqeury = \"x\"\n").unwrap();
         let err = load(Some(&file), &[]).unwrap_err().to_string();
         assert!(err.contains("qeury"), "{err}");
+    }
+
+    #[test]
+    fn tls_settings_come_from_the_environment_and_only_in_pairs() {
+        let (s, _) = load(
+            None,
+            &env(&[
+                ("PASSBRIDGE_TLS_CERT", "/etc/pb/cert.pem"),
+                ("PASSBRIDGE_ADMIN_TLS", "true"),
+                ("PASSBRIDGE_TLS_RELOAD_INTERVAL", "30s"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.tls_cert, Some(PathBuf::from("/etc/pb/cert.pem")));
+        assert!(s.admin_tls);
+        assert_eq!(s.tls_reload_interval, Duration::from_secs(30));
+        let err = s.validate_tls().unwrap_err().to_string();
+        assert!(err.contains("tls_key"), "{err}");
+        let (s, _) = load(
+            None,
+            &env(&[
+                ("PASSBRIDGE_TLS_CERT", "c.pem"),
+                ("PASSBRIDGE_TLS_KEY", "k.pem"),
+            ]),
+        )
+        .unwrap();
+        assert!(s.validate_tls().is_ok());
+        let err = load(None, &env(&[("PASSBRIDGE_ADMIN_TLS", "maybe")])).unwrap_err();
+        assert!(err.to_string().contains("PASSBRIDGE_ADMIN_TLS"), "{err}");
+        let only_admin = Settings {
+            admin_tls: true,
+            ..Settings::default()
+        };
+        assert!(only_admin.validate_tls().is_err());
     }
 }

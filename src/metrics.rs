@@ -89,6 +89,13 @@ pub struct ReplayLabels {
     pub outcome: String,
 }
 
+/// Labels of a TLS certificate reload.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TlsReloadLabels {
+    /// `ok` (new pair served) or `error` (previous pair kept).
+    pub result: String,
+}
+
 /// All of passbridge's metrics, with their own registry (no global state, so
 /// tests can run several apps in one process).
 pub struct Metrics {
@@ -129,6 +136,8 @@ pub struct Metrics {
     pub ledger_batch_rows: Histogram,
     /// Hook callers refused by authentication, by reason.
     pub hook_auth_refused: Family<AuthRefusalLabels, Counter>,
+    /// TLS certificate reloads (SIGHUP or file change), by result.
+    pub tls_reloads: Family<TlsReloadLabels, Counter>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -267,7 +276,14 @@ impl Metrics {
             "Hook callers refused by authentication (secret or bearer token), by reason",
             hook_auth_refused.clone(),
         );
+        let tls_reloads = Family::<TlsReloadLabels, Counter>::default();
+        registry.register(
+            "tls_reloads",
+            "TLS certificate reloads by result; on error the previous certificate is kept",
+            tls_reloads.clone(),
+        );
         Arc::new(Self {
+            tls_reloads,
             hook_auth_refused,
             hook_overloaded,
             ledger_batch_rows,
@@ -313,6 +329,15 @@ impl Metrics {
         self.hook_replays
             .get_or_create(&ReplayLabels {
                 outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a TLS certificate reload (`ok` or `error`).
+    pub fn tls_reloaded(&self, result: &str) {
+        self.tls_reloads
+            .get_or_create(&TlsReloadLabels {
+                result: result.to_owned(),
             })
             .inc();
     }

@@ -2,6 +2,10 @@
 //! connection cap, accept-error back-off, per-connection header/body/idle
 //! deadlines, and a shutdown that never waits for idle or slow peers.
 //!
+//! With TLS configured the handshake happens on the same slot and inside the
+//! same `header_read_timeout` as the first request head: a slow handshake is
+//! a slow-loris too.
+//!
 //! Why not hyper's own `header_read_timeout`: its timer starts as soon as a
 //! kept-alive connection goes idle, so it would cap keep-alive at the header
 //! timeout. Each connection here has a small watchdog instead, which knows
@@ -24,6 +28,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tracing::{debug, info, warn};
 
@@ -117,6 +123,7 @@ pub struct Server {
     policy: Arc<ConnectionPolicy>,
     metrics: Arc<Metrics>,
     name: &'static str,
+    tls: Option<TlsAcceptor>,
 }
 
 impl Server {
@@ -134,7 +141,15 @@ impl Server {
             policy: Arc::new(policy),
             metrics,
             name,
+            tls: None,
         }
+    }
+
+    /// Serves HTTPS with `acceptor` (plain HTTP without it).
+    #[must_use]
+    pub fn with_tls(mut self, acceptor: TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
+        self
     }
 
     /// Accepts until `stop` turns true, then closes idle and slow connections
@@ -188,6 +203,7 @@ impl Server {
                         policy: self.policy.clone(),
                         metrics: self.metrics.clone(),
                         name: self.name,
+                        tls: self.tls.clone(),
                     };
                     let stop = stop.clone();
                     let shed = shed_rx.clone();
@@ -273,6 +289,7 @@ enum CloseReason {
     IdleTimeout,
     Shed,
     Shutdown,
+    TlsHandshake,
 }
 
 impl CloseReason {
@@ -282,6 +299,7 @@ impl CloseReason {
             Self::IdleTimeout => "idle_timeout",
             Self::Shed => "shed",
             Self::Shutdown => "shutdown",
+            Self::TlsHandshake => "tls_handshake",
         }
     }
 }
@@ -407,9 +425,71 @@ struct Connection {
     policy: Arc<ConnectionPolicy>,
     metrics: Arc<Metrics>,
     name: &'static str,
+    tls: Option<TlsAcceptor>,
 }
 
 impl Connection {
+    fn count_close(&self, reason: CloseReason) {
+        self.metrics
+            .connections_closed
+            .get_or_create(&ConnectionCloseLabels {
+                listener: self.name.to_owned(),
+                reason: reason.label().to_owned(),
+            })
+            .inc();
+        debug!(reason = reason.label(), "closing connection");
+    }
+
+    /// The TLS handshake, when configured, bounded by the first head's
+    /// deadline and cut short by shutdown. `Err` names why the connection
+    /// closed instead.
+    async fn handshake(
+        &self,
+        stream: TcpStream,
+        activity: &Activity,
+        stop: &mut watch::Receiver<bool>,
+        shed: &mut watch::Receiver<u64>,
+    ) -> Result<MaybeTls, CloseReason> {
+        let Some(acceptor) = &self.tls else {
+            return Ok(MaybeTls::Plain(stream));
+        };
+        let deadline = activity.opened + self.policy.header_read_timeout;
+        // Until its first byte a peer is as silent as an idle plain
+        // connection, and is shed the same way at the cap.
+        let mut first_byte = [0u8; 1];
+        loop {
+            tokio::select! {
+                // `peek` waits for a byte (or EOF), not merely readiness.
+                first = stream.peek(&mut first_byte) => {
+                    if !matches!(first, Ok(n) if n > 0) {
+                        return Err(CloseReason::TlsHandshake);
+                    }
+                    break;
+                }
+                () = tokio::time::sleep_until(deadline.into()) => return Err(CloseReason::HeaderTimeout),
+                Ok(()) = shed.changed() => {
+                    if activity.is_sheddable(SHED_SILENT_AFTER) {
+                        return Err(CloseReason::Shed);
+                    }
+                }
+                _ = stop.wait_for(|s| *s) => return Err(CloseReason::Shutdown),
+            }
+        }
+        tokio::select! {
+            done = tokio::time::timeout_at(deadline.into(), acceptor.accept(stream)) => match done {
+                Ok(Ok(tls)) => Ok(MaybeTls::Tls(Box::new(tls))),
+                Ok(Err(e)) => {
+                    // Plain HTTP, an old protocol version or no shared suite:
+                    // rustls has already sent its alert.
+                    debug!(error = %e, "TLS handshake failed");
+                    Err(CloseReason::TlsHandshake)
+                }
+                Err(_) => Err(CloseReason::HeaderTimeout),
+            },
+            _ = stop.wait_for(|s| *s) => Err(CloseReason::Shutdown),
+        }
+    }
+
     async fn serve(
         self,
         stream: TcpStream,
@@ -425,6 +505,18 @@ impl Connection {
             })
             .clone();
         open.inc();
+        let stream = match self
+            .handshake(stream, &activity, &mut stop, &mut shed)
+            .await
+        {
+            Ok(stream) => stream,
+            Err(reason) => {
+                self.count_close(reason);
+                open.dec();
+                return;
+            }
+        };
+        // Tracked above TLS: only request bytes count as activity.
         let io = TokioIo::new(TrackedStream {
             inner: stream,
             activity: activity.clone(),
@@ -501,22 +593,79 @@ impl Connection {
             }
         };
         if let Some(reason) = closed_by {
-            self.metrics
-                .connections_closed
-                .get_or_create(&ConnectionCloseLabels {
-                    listener: self.name.to_owned(),
-                    reason: reason.label().to_owned(),
-                })
-                .inc();
-            debug!(reason = reason.label(), "closing connection");
+            self.count_close(reason);
         }
         open.dec();
     }
 }
 
-/// The TCP stream, telling [`Activity`] when bytes arrive.
+/// A connection's byte stream: TCP, or TLS over TCP.
+enum MaybeTls {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for MaybeTls {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MaybeTls {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Self::Plain(s) => s.is_write_vectored(),
+            Self::Tls(s) => s.is_write_vectored(),
+        }
+    }
+}
+
+/// The connection's stream, telling [`Activity`] when bytes arrive.
 struct TrackedStream {
-    inner: TcpStream,
+    inner: MaybeTls,
     activity: Arc<Activity>,
 }
 

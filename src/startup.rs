@@ -36,6 +36,7 @@ use crate::metrics::Metrics;
 use crate::readiness::{Probe, Readiness};
 use crate::server::{ConnectionPolicy, Server};
 use crate::state::AppState;
+use crate::tls::Tls;
 
 /// Connections the admin listener keeps open at once (it serves operators
 /// and scrapers, not Okta).
@@ -48,6 +49,7 @@ pub struct Application {
     state: AppState,
     probe: Probe,
     max_connections: usize,
+    tls: Option<Tls>,
 }
 
 impl Application {
@@ -58,6 +60,13 @@ impl Application {
     /// Invalid settings, a ledger that cannot be opened, or a port in use.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate_for_serve().context("configuration")?;
+        // Before anything binds: a bad certificate fails the start, named.
+        let tls = match (&settings.tls_cert, &settings.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(Tls::load(cert, key).context("TLS certificate (tls_cert / tls_key)")?)
+            }
+            _ => None,
+        };
         let max_connections = crate::server::raise_fd_limit(settings.http.max_connections);
         let state = build_state(settings).await?;
         let listener = bind(state.settings.listen, "--listen / PASSBRIDGE_LISTEN").await?;
@@ -90,7 +99,13 @@ impl Application {
             state,
             probe,
             max_connections,
+            tls,
         })
+    }
+
+    /// Whether the hook listener serves HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The bound hook address (the real port when 0 was asked for).
@@ -126,20 +141,30 @@ impl Application {
         let grace = settings.hook.shutdown_grace;
         let metrics = self.state.metrics.clone();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let hook = Server::new(
+        let mut hook = Server::new(
             self.listener,
             router(self.state.clone()),
             ConnectionPolicy::new(&settings.http, self.max_connections),
             metrics.clone(),
             "hook",
         );
-        let admin = Server::new(
+        let mut admin = Server::new(
             self.admin_listener,
             admin_router(self.state.clone()),
             ConnectionPolicy::new(&settings.http, ADMIN_MAX_CONNECTIONS),
-            metrics,
+            metrics.clone(),
             "admin",
         );
+        let mut watcher = None;
+        if let Some(tls) = self.tls {
+            hook = hook.with_tls(tls.acceptor().clone());
+            if settings.admin_tls {
+                admin = admin.with_tls(tls.acceptor().clone());
+            }
+            watcher = Some(tokio::spawn(
+                tls.watch(settings.tls_reload_interval, metrics),
+            ));
+        }
         let mut hook = tokio::spawn(hook.run(stop_rx.clone(), grace));
         let mut admin = tokio::spawn(admin.run(stop_rx, grace));
         let probe = tokio::spawn(self.probe.run());
@@ -156,6 +181,9 @@ impl Application {
         probe.abort();
         if let Some(jwks) = &jwks {
             jwks.abort();
+        }
+        if let Some(watcher) = &watcher {
+            watcher.abort();
         }
         if let Some(ended) = early {
             let _ = stop_tx.send(true);

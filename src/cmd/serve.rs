@@ -49,6 +49,12 @@ pub struct ServeArgs {
     /// Address of /metrics, /readyz and /healthz; keep it private [env: PASSBRIDGE_ADMIN_LISTEN] [default: 127.0.0.1:9090]
     #[arg(long, value_name = "ADDR")]
     pub admin_listen: Option<std::net::SocketAddr>,
+    /// PEM certificate chain; with --tls-key the hook listener serves HTTPS (reloaded on SIGHUP or file change) [env: PASSBRIDGE_TLS_CERT]
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert [env: PASSBRIDGE_TLS_KEY]
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Legacy database options.
     #[command(flatten)]
     pub legacy: LegacyArgs,
@@ -80,6 +86,12 @@ pub async fn run(args: ServeArgs, mut settings: Settings) -> anyhow::Result<Exit
     }
     if let Some(admin) = args.admin_listen {
         settings.admin_listen = admin;
+    }
+    if let Some(cert) = args.tls_cert {
+        settings.tls_cert = Some(cert);
+    }
+    if let Some(key) = args.tls_key {
+        settings.tls_key = Some(key);
     }
     args.legacy.apply(&mut settings);
     let mut demo_config = None;
@@ -115,7 +127,8 @@ pub async fn run(args: ServeArgs, mut settings: Settings) -> anyhow::Result<Exit
             demo_config.as_deref(),
         );
     }
-    tracing::info!(%addr, %admin, hook = crate::hook::PATH, "passbridge listening");
+    let tls = app.is_tls();
+    tracing::info!(%addr, %admin, hook = crate::hook::PATH, tls, "passbridge listening");
     app.run_until_stopped(startup::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
@@ -151,6 +164,12 @@ fn print_demo_banner(
 ) {
     let header = &settings.hook.header;
     let shown_secret = secret.unwrap_or("$PASSBRIDGE_HOOK_SECRET");
+    let hook_scheme = if settings.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let admin_scheme = if settings.admin_tls { "https" } else { "http" };
     println!(
         "passbridge demo: legacy database {}",
         settings
@@ -181,10 +200,10 @@ fn print_demo_banner(
     println!();
     println!("Try it (Okta's request shape; x-passbridge-test keeps it out of migrated_users):");
     println!(
-        "  curl -sS -X POST http://{addr}{path} \\\n    -H '{header}: {shown_secret}' -H 'Content-Type: application/json' -H 'x-passbridge-test: 1' \\\n    -d '{{\"eventType\":\"com.okta.user.credential.password.import\",\"data\":{{\"context\":{{\"credential\":{{\"username\":\"alice@example.com\",\"password\":\"alice-Passw0rd!\"}}}},\"action\":{{\"credential\":\"UNVERIFIED\"}}}}}}'",
+        "  curl -sS -X POST {hook_scheme}://{addr}{path} \\\n    -H '{header}: {shown_secret}' -H 'Content-Type: application/json' -H 'x-passbridge-test: 1' \\\n    -d '{{\"eventType\":\"com.okta.user.credential.password.import\",\"data\":{{\"context\":{{\"credential\":{{\"username\":\"alice@example.com\",\"password\":\"alice-Passw0rd!\"}}}},\"action\":{{\"credential\":\"UNVERIFIED\"}}}}}}'",
         path = crate::hook::PATH
     );
     println!();
-    println!("Health: http://{addr}/healthz  Ready: http://{admin}/readyz  Metrics: http://{admin}/metrics");
+    println!("Health: {hook_scheme}://{addr}/healthz  Ready: {admin_scheme}://{admin}/readyz  Metrics: {admin_scheme}://{admin}/metrics");
     println!("Stop with Ctrl-C.");
 }

@@ -36,7 +36,7 @@ pub use plan::{Note, Path, Plan, Planner};
 pub use progress::{Observer, Progress, Silent};
 pub use report::{PathCounts, Report, Summary, UserOutcome, MAX_LISTED_ROWS};
 pub use selftest::SelfTest;
-pub use source::{with_filter, LegacyRow, SourceError};
+pub use source::{with_filter, CsvRows, LegacyRow, SourceError};
 
 /// Rows planned, checked against the ledger and marked pending together.
 pub const DEFAULT_BATCH: usize = 256;

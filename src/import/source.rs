@@ -208,56 +208,105 @@ pub fn read_csv(path: &Path) -> mpsc::Receiver<Result<LegacyRow, SourceError>> {
     let (tx, rx) = mpsc::channel(256);
     let path = path.to_path_buf();
     std::thread::spawn(move || {
-        let fail = |message: String| SourceError::Csv {
-            path: path.clone(),
-            message,
-        };
-        let mut reader = match csv::ReaderBuilder::new().flexible(false).from_path(&path) {
-            Ok(r) => r,
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
             Err(e) => {
-                let _ = tx.blocking_send(Err(fail(e.to_string())));
+                let _ = tx.blocking_send(Err(SourceError::Csv {
+                    path: path.clone(),
+                    message: e.to_string(),
+                }));
                 return;
             }
         };
-        let headers: Vec<String> = match reader.headers() {
-            Ok(h) => h.iter().map(|s| s.trim().to_owned()).collect(),
+        let rows = match CsvRows::new(std::io::BufReader::new(file), &path) {
+            Ok(rows) => rows,
             Err(e) => {
-                let _ = tx.blocking_send(Err(fail(e.to_string())));
+                let _ = tx.blocking_send(Err(e));
                 return;
             }
         };
-        if !headers.iter().any(|h| h.eq_ignore_ascii_case(HASH_COLUMN)) {
-            let _ = tx.blocking_send(Err(SourceError::MissingHashColumn));
-            return;
-        }
-        if !headers.iter().any(|h| h.eq_ignore_ascii_case("login")) {
-            let _ = tx.blocking_send(Err(SourceError::MissingLoginColumn));
-            return;
-        }
-        let mut record = csv::StringRecord::new();
-        let mut number = 0u64;
-        loop {
-            match reader.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {
-                    number += 1;
-                    let values = headers
-                        .iter()
-                        .cloned()
-                        .zip(record.iter().map(|v| Some(Value::String(v.to_owned()))));
-                    if tx.blocking_send(Ok(build_row(number, values))).is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    // csv's message names the line and field, not the value.
-                    let _ = tx.blocking_send(Err(fail(format!("line {}: {e}", number + 2))));
-                    return;
-                }
+        for row in rows {
+            if tx.blocking_send(row).is_err() {
+                return;
             }
         }
     });
     rx
+}
+
+/// The rows of a CSV source after its header line; stops after the first
+/// error (a broken line leaves the rest unframed).
+pub struct CsvRows<R: std::io::Read> {
+    reader: csv::Reader<R>,
+    headers: Vec<String>,
+    record: csv::StringRecord,
+    number: u64,
+    path: PathBuf,
+    failed: bool,
+}
+
+impl<R: std::io::Read> CsvRows<R> {
+    /// Reads the header line of `input` and checks the required columns;
+    /// `path` only names the source in errors.
+    ///
+    /// # Errors
+    /// Unreadable header, or no `password_hash` / `login` column.
+    pub fn new(input: R, path: &Path) -> Result<Self, SourceError> {
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| SourceError::Csv {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .collect();
+        if !headers.iter().any(|h| h.eq_ignore_ascii_case(HASH_COLUMN)) {
+            return Err(SourceError::MissingHashColumn);
+        }
+        if !headers.iter().any(|h| h.eq_ignore_ascii_case("login")) {
+            return Err(SourceError::MissingLoginColumn);
+        }
+        Ok(Self {
+            reader,
+            headers,
+            record: csv::StringRecord::new(),
+            number: 0,
+            path: path.to_path_buf(),
+            failed: false,
+        })
+    }
+}
+
+impl<R: std::io::Read> Iterator for CsvRows<R> {
+    type Item = Result<LegacyRow, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.reader.read_record(&mut self.record) {
+            Ok(false) => None,
+            Ok(true) => {
+                self.number += 1;
+                let values = self.headers.iter().cloned().zip(
+                    self.record
+                        .iter()
+                        .map(|v| Some(Value::String(v.to_owned()))),
+                );
+                Some(Ok(build_row(self.number, values)))
+            }
+            Err(e) => {
+                self.failed = true;
+                // csv's message names the line and field, not the value.
+                Some(Err(SourceError::Csv {
+                    path: self.path.clone(),
+                    message: format!("line {}: {e}", self.number + 2),
+                }))
+            }
+        }
+    }
 }
 
 /// Counts CSV records (for the progress total).

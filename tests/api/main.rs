@@ -5,7 +5,9 @@
 mod admission;
 mod audit;
 mod cli;
+mod fuzz_regressions;
 mod hash_cli;
+mod hash_properties;
 mod hash_robustness;
 mod hashcorpus;
 mod helpers;
@@ -25,3 +27,4 @@ mod requests;
 mod runbook;
 mod runtime;
 mod throttle;
+mod tls;
