@@ -9,7 +9,7 @@
 set -u
 cd "$(dirname "$0")"
 SECONDS_PER_TARGET=${SECONDS_PER_TARGET:-600}
-TARGETS=${*:-identify_parse family_parse hook_request config_toml import_csv}
+TARGETS=${*:-identify_parse family_parse hook_request config_toml import_csv jwt}
 export RUSTC_BOOTSTRAP=1
 nice -n 19 cargo fuzz build -s none -a || exit 1
 bin=target/x86_64-unknown-linux-gnu/release

@@ -229,3 +229,50 @@ pub fn import_csv(data: &[u8]) -> bool {
     }
     true
 }
+
+/// A JWKS with one RSA key (`kid` "k1"; a made-up modulus: signatures never
+/// verify, but every check before the signature is reached).
+const FIXED_JWKS: &[u8] = br#"{"keys":[{"kty":"RSA","kid":"k1","use":"sig","alg":"RS256","e":"AQAB","n":"xjlCRBqkOr4b7HUV4jZqoNLnXiF0thu1uRz0xdO4Ji8sZqpWZTTUnSVdoOD8-uKDaYT9Bv8dZv5JJtPb1_v8R7sPWTQP6OOy3c3dXo2xBHj4WxZx2kvBiNIOXtPd6_iGm5h2CPSbRKNgSkTi8oAGA2Q2KsuJUqFqb9Ti8xjU4XmZ8I3TTyRHN8LkM1xBu5UlDUz5yo2KkHDE4RvUhaXW4J4q2dQX0RxAB9DaxbYp1eTq2LvYDMnf2bOkcPIPnglbMIEjdXdrhXKc7lXlLBv9zm8-_oLsg7ZgpTQvkqbyOz5c4IYHoJeV9XnFgSrXHldAcQCB3BaT-DmRo-vOZpqWQ"}]}"#;
+
+/// The OAuth 2.0 hook token check (`hook::oauth::validate`) and the JWKS
+/// parser (`KeySet::from_jwks_json`). Byte 0 splits the rest into a JWKS
+/// document and a token; the token is checked against that key set and
+/// against a fixed one, under a fixed policy and clock. Invariant checked:
+/// with a key set whose modulus belongs to no private key nobody holds,
+/// nothing is ever accepted.
+/// `true` when the JWKS document parsed.
+pub fn jwt(data: &[u8]) -> bool {
+    use passbridge::hook::oauth::{validate, KeySet, TokenPolicy};
+    let Some((&split, rest)) = data.split_first() else {
+        return false;
+    };
+    let at = usize::from(split).min(rest.len());
+    let (jwks, token) = rest.split_at(rest.len() - at);
+    let policy = TokenPolicy {
+        issuer: "https://example.okta.com/oauth2/default".to_owned(),
+        audience: "api://passbridge".to_owned(),
+        client_id: "0oa-hook".to_owned(),
+        scope: Some("passbridge.hook".to_owned()),
+        algorithms: vec![
+            jsonwebtoken::Algorithm::RS256,
+            jsonwebtoken::Algorithm::ES256,
+        ],
+        leeway: std::time::Duration::from_secs(60),
+    };
+    let Ok(token) = std::str::from_utf8(token) else {
+        return false;
+    };
+    let now = 1_800_000_000;
+    if let Ok(fixed) = KeySet::from_jwks_json(FIXED_JWKS) {
+        assert!(
+            validate(token, &fixed, &policy, now).is_err(),
+            "a token verified under a key nobody holds"
+        );
+    }
+    let Ok(keys) = KeySet::from_jwks_json(jwks) else {
+        return false;
+    };
+    let _ = format!("{keys:?}");
+    let _ = validate(token, &keys, &policy, now);
+    true
+}

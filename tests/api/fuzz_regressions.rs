@@ -17,6 +17,7 @@ const TARGETS: &[(&str, Target)] = &[
     ("hook_request", harness::hook_request),
     ("config_toml", harness::config_toml),
     ("import_csv", harness::import_csv),
+    ("jwt", harness::jwt),
 ];
 
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -93,4 +94,12 @@ fn the_targets_reach_their_parsers() {
         b"login,password_hash,scheme\na@x,5f4dcc3b5aa765d61d8327deb882cf99,hex_md5\n"
     ));
     assert!(!harness::import_csv(b"login,pw\na,b\n"));
+    // Byte 0 = token length: a JWKS document, then a token.
+    let jwks = br#"{"keys":[]}"#;
+    let token = b"eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.e30.c2ln";
+    let mut jwt = vec![u8::try_from(token.len()).unwrap()];
+    jwt.extend_from_slice(jwks);
+    jwt.extend_from_slice(token);
+    assert!(harness::jwt(&jwt));
+    assert!(!harness::jwt(b"\x03not json..."));
 }
