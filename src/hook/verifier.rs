@@ -599,9 +599,29 @@ fn dummy_from_value(settings: &Settings, value: &str) -> anyhow::Result<StoredHa
         .unwrap_or(parsed))
 }
 
+/// How much nicer than the rest of the process a hash worker runs: the
+/// async threads (auth, `overloaded` answers, ledger writes) take the CPU at
+/// once when they need it, hashing gets everything else. Total hashing
+/// throughput is unchanged while the answers' threads are mostly idle.
+const WORKER_NICENESS: i32 = 10;
+
+/// Lowers this thread's priority (Linux: niceness is per thread). Best
+/// effort: a failure only leaves the worker at the process's priority.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let tid = rustix::thread::gettid();
+        let now = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
+        if let Err(e) = rustix::process::setpriority_process(Some(tid), now + WORKER_NICENESS) {
+            tracing::debug!(error = %e, "could not lower a hash worker's priority");
+        }
+    }
+}
+
 /// One worker: takes jobs in order, drops those that can no longer finish
 /// in time, hashes the rest and learns from every measurement.
 fn work(shared: &Shared, index: usize) {
+    lower_this_threads_priority();
     loop {
         let job = {
             let mut queue = shared.lock();
@@ -808,6 +828,24 @@ mod tests {
         assert!(e.slowdown(1.0) < 1.01);
         e.observe("k", &w, ms(10), Duration::from_secs(60));
         assert!(e.slowdown(1.0) <= SLOWDOWN_RANGE.1);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_worker_thread_runs_nicer_than_the_process() {
+        let base = rustix::process::getpriority_process(None).unwrap();
+        let nicer = std::thread::spawn(|| {
+            lower_this_threads_priority();
+            rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(nicer, (base + WORKER_NICENESS).min(19));
+        // The calling thread is untouched.
+        assert_eq!(
+            rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap(),
+            base
+        );
     }
 
     #[test]
