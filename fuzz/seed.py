@@ -49,4 +49,19 @@ put("config_toml", "env", 'listen = "127.0.0.1:9000"\n[legacy]\nurl = "sqlite://
 
 put("import_csv", "basic", "login,email,password_hash,salt,scheme,firstName\nalice@example.com,,$2b$04$abcdefghijklmnopqrstuu5Ql1gJjLQ4Y7QGQ1y6sWl6r0u3fFvLe,,,Alice\nbob,bob@example.com,5f4dcc3b5aa765d61d8327deb882cf99,,hex_md5,Bob\n")
 put("import_csv", "salted", "login,password_hash,salt,scheme\nc@x,{SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=,,\nd@x,aa,\"s,alt\",salted_sha256\n")
+# jwt: byte 0 = token length, then a JWKS document, then the token.
+def b64u(data):
+    import base64
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+jwks_docs = [
+    b'{"keys":[]}',
+    json.dumps({"keys": [{"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256", "e": "AQAB", "n": b64u(bytes(range(256))).decode()}]}).encode(),
+    json.dumps({"keys": [{"kty": "EC", "kid": "e1", "crv": "P-256", "x": b64u(bytes(32)).decode(), "y": b64u(bytes(32)).decode()}, {"kty": "oct", "kid": "s", "k": "c2VjcmV0"}]}).encode(),
+]
+claims = {"ver": 1, "jti": "AT.x", "iss": "https://example.okta.com/oauth2/default", "aud": "api://passbridge",
+          "iat": 1800000000, "exp": 1800003600, "cid": "0oa-hook", "scp": ["passbridge.hook"], "sub": "0oa-hook"}
+for i, doc in enumerate(jwks_docs):
+    for j, header in enumerate([{"alg": "RS256", "kid": "k1"}, {"alg": "none"}, {"alg": "HS256", "kid": "k1"}, {"alg": "ES256", "kid": "e1"}]):
+        token = (b64u(json.dumps(header).encode()) + b"." + b64u(json.dumps(claims).encode()) + b"." + b64u(bytes(64)))[:255]
+        put("jwt", f"jwks{i}-alg{j}", bytes([len(token)]) + doc + token)
 print("seeded", {p.name: len(list(p.iterdir())) for p in corpus.iterdir()})
