@@ -17,6 +17,7 @@ pub mod import;
 pub mod ledger;
 pub mod legacy;
 pub mod metrics;
+pub mod net;
 pub mod okta;
 pub mod preflight;
 pub mod readiness;

@@ -144,14 +144,7 @@ pub fn hook_request(data: &[u8]) -> bool {
         axum::http::HeaderValue::from_static("1"),
     );
     let _ = origin_of(&headers, &request);
-    let ip = IpBucket::from_okta(
-        request
-            .data
-            .context
-            .request
-            .as_ref()
-            .and_then(|r| r.ip_address.as_deref()),
-    );
+    let ip = IpBucket::from_okta(request.end_user_ip());
     let _ = ip.as_str();
     let username = &request.data.context.credential.username;
     let lowered = username.trim().to_lowercase();

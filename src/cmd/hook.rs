@@ -490,15 +490,9 @@ fn describe(out: &mut dyn Write, h: &InlineHook) -> std::io::Result<()> {
 /// Okta wants https; http is allowed only towards a loopback address (a
 /// local stand-in, in tests and demos).
 fn check_hook_url(url: &Url) -> anyhow::Result<()> {
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
     match url.scheme() {
         "https" => Ok(()),
-        "http" if loopback => Ok(()),
+        "http" if crate::net::is_loopback_host(url) => Ok(()),
         _ => bail!("--url {url}: Okta only calls https:// hook URLs"),
     }
 }
@@ -527,6 +521,30 @@ struct Registration<'a> {
 
 /// Serve refuses shorter secrets (`Settings::validate_for_serve`); so does this.
 const MIN_SECRET_LEN: usize = 16;
+
+/// Replaces the org's existing password-import hook `id` with `create`
+/// (Okta allows one per org) and activates it if it is not active.
+async fn replace_in_place(
+    ctx: &HookContext,
+    id: &str,
+    create: &InlineHookCreate,
+    out: &mut dyn Write,
+) -> anyhow::Result<InlineHook> {
+    let mut h = ctx
+        .client
+        .replace_inline_hook(id, create)
+        .await
+        .with_context(|| format!("updating hook {id}"))?;
+    if !h.is_active() {
+        h = ctx
+            .client
+            .activate_inline_hook(&h.id)
+            .await
+            .with_context(|| format!("activating hook {id}"))?;
+    }
+    writeln!(out, "Updated the existing password-import hook in place.")?;
+    Ok(h)
+}
 
 async fn register(
     ctx: &HookContext,
@@ -601,22 +619,7 @@ async fn register(
     let create =
         InlineHookCreate::password_import(req.name, url.as_str(), &header, secret.clone(), extra);
     let hook = match existing.first() {
-        Some(old) => {
-            let mut h = ctx
-                .client
-                .replace_inline_hook(&old.id, &create)
-                .await
-                .with_context(|| format!("updating hook {}", old.id))?;
-            if !h.is_active() {
-                h = ctx
-                    .client
-                    .activate_inline_hook(&h.id)
-                    .await
-                    .with_context(|| format!("activating hook {}", old.id))?;
-            }
-            writeln!(out, "Updated the existing password-import hook in place.")?;
-            h
-        }
+        Some(old) => replace_in_place(ctx, &old.id, &create, out).await?,
         None => ctx
             .client
             .create_inline_hook(&create)
@@ -743,22 +746,7 @@ async fn register_oauth(
             h.id,
             h.channel.config.uri
         ),
-        (Some(old), true) => {
-            let mut h = ctx
-                .client
-                .replace_inline_hook(&old.id, &create)
-                .await
-                .with_context(|| format!("updating hook {}", old.id))?;
-            if !h.is_active() {
-                h = ctx
-                    .client
-                    .activate_inline_hook(&h.id)
-                    .await
-                    .with_context(|| format!("activating hook {}", old.id))?;
-            }
-            writeln!(out, "Updated the existing password-import hook in place.")?;
-            h
-        }
+        (Some(old), true) => replace_in_place(ctx, &old.id, &create, out).await?,
         (None, _) => ctx
             .client
             .create_inline_hook(&create)

@@ -5,7 +5,6 @@
 //! on 4xx, redirects not followed, answers over 256 KB refused.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -208,15 +207,9 @@ fn check_uri(uri: &str, allow_http_loopback: bool) -> Option<String> {
     let Ok(url) = url::Url::parse(uri) else {
         return Some("channel.config.uri: Must be a valid URL".into());
     };
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
     match url.scheme() {
         "https" => None,
-        "http" if allow_http_loopback && loopback => None,
+        "http" if allow_http_loopback && crate::net::is_loopback_host(&url) => None,
         _ => Some("channel.config.uri: Must start with https://".into()),
     }
 }

@@ -109,14 +109,7 @@ pub async fn password_import(
         return Err(HookError::WrongEventType);
     }
     let origin = super::protocol::origin_of(&headers, &request);
-    let ip = IpBucket::from_okta(
-        request
-            .data
-            .context
-            .request
-            .as_ref()
-            .and_then(|r| r.ip_address.as_deref()),
-    );
+    let ip = IpBucket::from_okta(request.end_user_ip());
     let credential = request.data.context.credential;
     let username = if state.settings.legacy.lowercase_username {
         credential.username.trim().to_lowercase()

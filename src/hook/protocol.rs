@@ -23,6 +23,17 @@ pub struct HookRequest {
     pub data: HookData,
 }
 
+impl HookRequest {
+    /// The end user's IP as Okta saw it (`data.context.request.ipAddress`).
+    pub fn end_user_ip(&self) -> Option<&str> {
+        self.data
+            .context
+            .request
+            .as_ref()
+            .and_then(|r| r.ip_address.as_deref())
+    }
+}
+
 /// `data`.
 #[derive(Debug, Deserialize)]
 pub struct HookData {

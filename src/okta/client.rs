@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -100,7 +99,7 @@ impl ClientConfig {
 pub fn check_org_url(url: &Url) -> Result<()> {
     match url.scheme() {
         "https" => {}
-        "http" if is_loopback(url) => {}
+        "http" if crate::net::is_loopback_host(url) => {}
         "http" => {
             return Err(OktaError::InvalidOrgUrl(format!(
                 "{url} uses http; Okta org URLs must be https (http is accepted only for loopback addresses)"
@@ -121,16 +120,6 @@ pub fn check_org_url(url: &Url) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Whether the URL's host is a loopback address or `localhost`.
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
 }
 
 /// Counters for the import report.

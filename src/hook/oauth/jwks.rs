@@ -9,7 +9,6 @@
 //! one request a minute. A background task refreshes every
 //! [`REFRESH_INTERVAL`] (every [`RETRY_INTERVAL`] while no key was ever fetched).
 
-use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -67,15 +66,9 @@ pub enum JwksError {
 
 /// Whether `url` may be fetched: https, or http to a loopback host (tests).
 pub fn is_allowed_url(url: &Url) -> bool {
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
     match url.scheme() {
         "https" => true,
-        "http" => loopback,
+        "http" => crate::net::is_loopback_host(url),
         _ => false,
     }
 }
