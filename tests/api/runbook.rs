@@ -7,7 +7,9 @@
 //! listed in [`localise`]: free ports instead of 8080/8089, the local hook
 //! URL instead of the example host, and values for the `<placeholders>` the
 //! README asks the reader to fill in. So a README command that stops
-//! working fails this test.
+//! working fails this test. The detailed runbook
+//! (`docs/migration-runbook.md`) is held to the same: its import lines run
+//! as dry runs against its own query, every other command line parses.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -404,4 +406,141 @@ async fn readme_migration_runbook_runs_as_written() {
         stdout.contains("Verdict for alice@example.com: VERIFIED"),
         "hook test printed the hook's answer\n{stdout}"
     );
+}
+
+/// The detailed runbook's text.
+fn detailed_runbook() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/migration-runbook.md"))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn detailed_runbook_imports_run_as_dry_runs_against_its_own_query() {
+    // Arrange: a legacy table with the columns the detailed runbook's import
+    // query reads, and its sh blocks: the `export` lines as written (the
+    // legacy URL then pointed at that table), every `passbridge import` line
+    // as a dry run (nothing reaches Okta).
+    let text = detailed_runbook();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("legacy.db").display()
+    );
+    let pool = passbridge::db::connect(
+        &url.parse::<passbridge::db::DatabaseUrl>().unwrap(),
+        passbridge::db::PoolSettings::default(),
+    )
+    .await
+    .unwrap();
+    sqlx::query(
+        "CREATE TABLE users (email TEXT NOT NULL, first_name TEXT, last_name TEXT, \
+         pw TEXT NOT NULL, pw_salt TEXT, active BOOLEAN NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO users VALUES ('alice@example.com', 'Alice', 'Doe', \
+         '$P$69hgsDGKpcrMnG0HhOszZ6GQQ6UjMv.', NULL, 1)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let mut script = String::from("set -euo pipefail\n");
+    let mut imports = 0;
+    for block in sh_blocks(&text) {
+        let mut joined = String::new();
+        for raw in block {
+            joined.push_str(&raw);
+            let quotes = joined.matches('"').count();
+            if raw.ends_with('\\') || quotes % 2 == 1 {
+                joined.push('\n');
+                continue;
+            }
+            let line = std::mem::take(&mut joined);
+            let command = line.split(" #").next().unwrap_or(&line).trim_end();
+            if command.starts_with("export PASSBRIDGE_IMPORT_QUERY=") {
+                script.push_str(command);
+                script.push('\n');
+            } else if command.starts_with("passbridge import") {
+                imports += 1;
+                let dry = if command.contains("--dry-run") {
+                    command.to_owned()
+                } else {
+                    format!("{command} --dry-run")
+                };
+                script.push_str(&format!(
+                    "echo '+ {}' >&2\n{dry}\n",
+                    dry.replace('\'', "'\\''")
+                ));
+            }
+        }
+    }
+    assert!(
+        imports >= 4,
+        "the runbook's import lines were found:\n{script}"
+    );
+    let env = [
+        ("PASSBRIDGE_LEGACY_URL", url.replace("?mode=rwc", "")),
+        (
+            "PASSBRIDGE_LEDGER_URL",
+            format!("sqlite://{}", dir.path().join("ledger.db").display()),
+        ),
+    ];
+    // Act
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || run(&dir, &script, &env)
+    })
+    .await
+    .unwrap();
+    // Assert: every import line is valid against the runbook's own query
+    // (a `--where` naming a column the query lacks fails here).
+    assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        stdout.matches("Dry run: nothing was sent to Okta").count(),
+        imports,
+        "each import line ran its dry run\n{stdout}"
+    );
+}
+
+#[test]
+fn detailed_runbook_commands_parse_with_the_cli() {
+    // Arrange: every other `passbridge …` command line of the detailed
+    // runbook, placeholders filled in.
+    use clap::Parser;
+    let text = detailed_runbook();
+    let mut checked = 0;
+    for block in sh_blocks(&text) {
+        let mut joined = String::new();
+        for raw in block {
+            // Continuation lines belong to the previous command.
+            if let Some(head) = raw.strip_suffix('\\') {
+                joined.push_str(head);
+                continue;
+            }
+            joined.push_str(&raw);
+            let line = std::mem::take(&mut joined);
+            let command = line.split(" #").next().unwrap_or(&line);
+            let Some(at) = command.find("passbridge ") else {
+                continue;
+            };
+            let command = command[at..]
+                .replace('…', "x")
+                .replace("<hook id>", "cal0000000000000000");
+            // Act
+            let words =
+                shlex::split(&command).unwrap_or_else(|| panic!("not shell words: {command}"));
+            let parsed = passbridge::cli::Cli::try_parse_from(&words);
+            // Assert
+            assert!(
+                parsed.is_ok(),
+                "{command}: {}",
+                parsed.err().map(|e| e.to_string()).unwrap_or_default()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "found {checked} command lines");
 }
