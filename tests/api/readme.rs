@@ -89,3 +89,71 @@ fn readme_aliases_resolve() {
         assert!(SchemeName::parse(alias).is_ok(), "{alias} does not resolve");
     }
 }
+
+/// Every file of the repository, for the checks on what the docs name.
+fn repository_files() -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            if name.starts_with('.') && name != ".ci" || name == "target" {
+                continue;
+            }
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_file_names_a_path_outside_the_repository() {
+    // Arrange: the sibling folder the project was written next to, and the
+    // workplace's root; spelled in pieces so this file does not name them.
+    let outside = [
+        format!("..{}shared", '/'),
+        format!("{}shared/", ' '),
+        format!("`{}/", "shared"),
+        format!("{}work/", '/'),
+    ];
+    let mut found = Vec::new();
+    // Act
+    for path in repository_files() {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue; // binary
+        };
+        for (n, line) in text.lines().enumerate() {
+            if outside.iter().any(|p| line.contains(p.as_str())) {
+                found.push(format!("{}:{}: {line}", path.display(), n + 1));
+            }
+        }
+    }
+    // Assert
+    assert!(
+        found.is_empty(),
+        "paths outside the repository:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_readme_states_the_minimum_rust_version_cargo_checks() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let msrv = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .expect("Cargo.toml sets rust-version")
+        .trim_matches('"');
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("Rust toolchain ({msrv}+)")),
+        "README must state the minimum Rust version {msrv}"
+    );
+}
