@@ -502,6 +502,64 @@ impl Default for ThrottleSettings {
 pub struct HashSettings {
     /// Cost ceilings checked when a stored hash is parsed.
     pub limits: Limits,
+    /// Threads one argon2 verification with `p > 1` may use for its lanes.
+    pub argon2_lanes: Argon2Lanes,
+}
+
+/// `hash.argon2_lanes`: `"auto"` (up to one thread per lane, per core and per
+/// verification slot, borrowed only while slots are idle), `"off"` (lanes
+/// one after the other on the verification's own thread), or a number of
+/// threads at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "Argon2LanesValue", into = "Argon2LanesValue")]
+pub enum Argon2Lanes {
+    /// As many as lanes, cores and idle slots allow.
+    #[default]
+    Auto,
+    /// Never more than the verification's own thread.
+    Off,
+    /// At most this many threads (1 is the same as `Off`).
+    AtMost(usize),
+}
+
+/// How `hash.argon2_lanes` is written: a word or a number.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Argon2LanesValue {
+    Threads(usize),
+    Word(String),
+}
+
+impl TryFrom<Argon2LanesValue> for Argon2Lanes {
+    type Error = String;
+    fn try_from(value: Argon2LanesValue) -> std::result::Result<Self, String> {
+        match value {
+            Argon2LanesValue::Threads(0) => Err("hash.argon2_lanes must be at least 1".into()),
+            Argon2LanesValue::Threads(n) => Ok(Self::AtMost(n)),
+            Argon2LanesValue::Word(w) => match w.as_str() {
+                "auto" => Ok(Self::Auto),
+                "off" => Ok(Self::Off),
+                other => other
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map(Self::AtMost)
+                    .ok_or_else(|| {
+                        format!("hash.argon2_lanes is \"auto\", \"off\" or a thread count, not {other:?}")
+                    }),
+            },
+        }
+    }
+}
+
+impl From<Argon2Lanes> for Argon2LanesValue {
+    fn from(lanes: Argon2Lanes) -> Self {
+        match lanes {
+            Argon2Lanes::Auto => Self::Word("auto".into()),
+            Argon2Lanes::Off => Self::Word("off".into()),
+            Argon2Lanes::AtMost(n) => Self::Threads(n),
+        }
+    }
 }
 
 /// Okta org access.
@@ -1313,10 +1371,27 @@ mod tests {
     }
 
     #[test]
+    fn argon2_lanes_is_a_word_or_a_thread_count() {
+        let parsed = |v: &str| {
+            toml::from_str::<Settings>(&format!("[hash]\nargon2_lanes = {v}\n"))
+                .map(|s| s.hash.argon2_lanes)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(parsed("\"auto\""), Ok(Argon2Lanes::Auto));
+        assert_eq!(parsed("\"off\""), Ok(Argon2Lanes::Off));
+        assert_eq!(parsed("3"), Ok(Argon2Lanes::AtMost(3)));
+        assert_eq!(parsed("\"2\""), Ok(Argon2Lanes::AtMost(2)));
+        assert!(parsed("0").is_err());
+        assert!(parsed("\"all\"").unwrap_err().contains("argon2_lanes"));
+        assert_eq!(Settings::default().hash.argon2_lanes, Argon2Lanes::Auto);
+    }
+
+    #[test]
     fn the_example_file_matches_the_settings() {
         let example: Settings = toml::from_str(include_str!("../passbridge.example.toml")).unwrap();
         assert_eq!(example.hook.header, "Authorization");
         assert_eq!(example.hash.limits, crate::hash::Limits::default());
+        assert_eq!(example.hash.argon2_lanes, Argon2Lanes::Auto);
         assert_eq!(example.legacy.query_timeout, Duration::from_secs(1));
         assert_eq!(example.http, HttpSettings::default());
         assert_eq!(example.admin_listen, Settings::default().admin_listen);

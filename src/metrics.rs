@@ -112,6 +112,9 @@ pub struct Metrics {
     pub dependency_errors: Family<DependencyLabels, Counter>,
     /// Verifications queued or running.
     pub verifications_in_flight: Gauge,
+    /// Idle verification slots lent to argon2 lanes, one per thread per
+    /// verification.
+    pub verify_lanes_borrowed: Counter,
     /// Spooled ledger rows and write-backs not yet replayed.
     pub ledger_spool_backlog: Gauge,
     /// Ledger rows written to the spool because the ledger did not take them.
@@ -188,6 +191,12 @@ impl Metrics {
             "verifications_in_flight",
             "Verifications queued or running",
             verifications_in_flight.clone(),
+        );
+        let verify_lanes_borrowed = Counter::default();
+        registry.register(
+            "verify_lanes_borrowed",
+            "Idle verification slots lent to argon2 lanes (threads beyond a verification's own)",
+            verify_lanes_borrowed.clone(),
         );
         // Constant 1: the labels are the information (join on them in queries).
         let build_info = Family::<BuildLabels, Gauge>::default();
@@ -298,6 +307,7 @@ impl Metrics {
             hook_seconds,
             dependency_errors,
             verifications_in_flight,
+            verify_lanes_borrowed,
             ledger_spool_backlog,
             ledger_spooled,
             ledger_replayed,

@@ -8,6 +8,7 @@ use std::cell::Cell;
 use ::argon2::{Algorithm, Argon2, AssociatedData, Block, ParamsBuilder, Version};
 
 use super::encoding::{b64, ct_eq, TextEncoding};
+use super::lanes;
 use super::{Family, HashError, Hints, Limits, Param, Result, Scheme, Verdict};
 
 /// Shortest salt the reference implementation accepts.
@@ -262,8 +263,12 @@ impl Family for Argon2Hash {
                 .map_err(failed)?
         };
         let mut out = vec![0u8; self.tag.len()];
+        // The memory is this thread's; only the lanes may run elsewhere
+        // (see `lanes`: on a pool the caller lent, else here).
         with_blocks(block_count, |blocks| {
-            ctx.hash_password_into_with_memory(password, &self.salt, &mut out, blocks)
+            lanes::run_lanes(|| {
+                ctx.hash_password_into_with_memory(password, &self.salt, &mut out, blocks)
+            })
         })
         .map_err(failed)?;
         Ok(Verdict::from_bool(ct_eq(&out, &self.tag)))

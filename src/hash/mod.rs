@@ -15,6 +15,7 @@ mod django;
 mod encoding;
 mod error;
 mod firebase_scrypt;
+pub mod lanes;
 mod ldap;
 mod limits;
 mod md5_crypt;

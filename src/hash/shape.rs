@@ -367,6 +367,15 @@ impl StoredHash {
         spec(self).work(self.scheme)
     }
 
+    /// Lanes that can be computed side by side (argon2's `p`; 1 for every
+    /// other family, whose work is one sequential chain per verification).
+    pub fn lanes(&self) -> usize {
+        match spec(self) {
+            Spec::Argon2 { p, .. } => usize::try_from(p).unwrap_or(1).max(1),
+            _ => 1,
+        }
+    }
+
     /// Identifies the cost-relevant shape: scheme plus descriptive parameters
     /// (never salt or digest), so equal keys cost the same.
     pub fn shape_key(&self) -> String {
@@ -527,5 +536,9 @@ mod tests {
         assert!((w.units - 65536.0 * 3.0).abs() < 1e-9);
         let cheap = h.calibration(&BTreeMap::new()).unwrap();
         assert!((cheap.work().units - 4096.0).abs() < 1e-9);
+        // p lanes, whatever the cost; the calibration hash has one.
+        assert_eq!(h.lanes(), 4);
+        assert_eq!(cheap.lanes(), 1);
+        assert_eq!(StoredHash::bcrypt_look_alike(4).unwrap().lanes(), 1);
     }
 }

@@ -5,6 +5,7 @@ pub mod delivered;
 pub mod error;
 pub mod extract;
 pub mod handler;
+mod hash_threads;
 pub mod oauth;
 pub mod protocol;
 pub mod replay;

@@ -32,7 +32,10 @@ use rand::Rng;
 use secrecy::SecretString;
 use tokio::sync::oneshot;
 
-use crate::config::Settings;
+use super::hash_threads::{
+    lower_this_threads_priority, thread_cpu, useful_width, wall_share, LanePools,
+};
+use crate::config::{Argon2Lanes, Settings};
 use crate::hash::{HashError, Hints, Limits, StoredHash, Verdict, Work};
 use crate::metrics::{Metrics, SchemeLabels};
 
@@ -120,13 +123,18 @@ impl Estimator {
         Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
     }
 
-    /// Folds a measured verification (`cpu` on its thread, `wall` in all)
-    /// into the averages.
-    pub fn observe(&self, key: &str, work: &Work, cpu: Duration, wall: Duration) {
+    /// Folds a measured verification into the averages: `cpu` summed over
+    /// the threads it ran on (the cost, whatever the width), `wall` in all,
+    /// and `share`, the part of its cost on its longest thread (1 when it
+    /// ran on one thread, 1/4 for four lanes on four).
+    pub fn observe(&self, key: &str, work: &Work, cpu: Duration, wall: Duration, share: f64) {
         let secs = cpu.as_secs_f64();
         let mut state = self.lock();
         if cpu >= SLOWDOWN_MIN_CPU {
-            let ratio = (wall.as_secs_f64() / secs).clamp(SLOWDOWN_RANGE.0, SLOWDOWN_RANGE.1);
+            // Against the wall time the lanes should have taken: lanes
+            // spread over idle cores are not a faster machine.
+            let expected = secs * share.clamp(f64::MIN_POSITIVE, 1.0);
+            let ratio = (wall.as_secs_f64() / expected).clamp(SLOWDOWN_RANGE.0, SLOWDOWN_RANGE.1);
             state.slowdown = Some(ewma(state.slowdown, ratio));
         }
         if state.shapes.len() >= MAX_SHAPES && !state.shapes.contains_key(key) {
@@ -169,24 +177,6 @@ fn machine_calibrations() -> &'static Mutex<HashMap<String, f64>> {
     static CALIBRATIONS: std::sync::OnceLock<Mutex<HashMap<String, f64>>> =
         std::sync::OnceLock::new();
     CALIBRATIONS.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-/// CPU time of this thread so far (wall time where the platform has no
-/// per-thread clock: then only a busy machine can skew the model).
-fn thread_cpu() -> Duration {
-    #[cfg(target_os = "linux")]
-    {
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-        Duration::new(
-            u64::try_from(t.tv_sec).unwrap_or(0),
-            u32::try_from(t.tv_nsec).unwrap_or(0),
-        )
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-        EPOCH.get_or_init(Instant::now).elapsed()
-    }
 }
 
 /// CPU time of one verification of `cheap`: the least of three runs.
@@ -245,6 +235,18 @@ struct Job {
     reply: oneshot::Sender<Finished>,
     /// Admitted to re-measure a shape: run even if it may miss its deadline.
     probe: bool,
+    /// Lanes the hash could run side by side ([`StoredHash::lanes`]).
+    lanes: usize,
+}
+
+/// A job a worker is running.
+#[derive(Clone, Copy)]
+struct Running {
+    started: Instant,
+    /// Its expected wall time at its width.
+    estimate: Duration,
+    /// Verification slots it holds: the worker's own and those it borrowed.
+    width: usize,
 }
 
 #[derive(Default)]
@@ -252,24 +254,38 @@ struct Queue {
     jobs: VecDeque<Job>,
     /// Sum of the estimates of queued jobs.
     queued: Duration,
-    /// Per worker: when its current job started and its estimate.
-    running: Vec<Option<(Instant, Duration)>>,
+    /// Per worker: the job it runs. One worker per verification slot.
+    running: Vec<Option<Running>>,
     closed: bool,
 }
 
 impl Queue {
+    /// Verification slots held by running jobs (borrowed ones included).
+    fn busy(&self) -> usize {
+        self.running.iter().flatten().map(|r| r.width).sum()
+    }
+
+    /// Slots free for a new job right now.
+    fn idle(&self) -> usize {
+        self.running.len().saturating_sub(self.busy())
+    }
+
     /// Expected wait before a newly queued job starts: the queued jobs are
-    /// handed, in order, to whichever worker frees up first.
+    /// handed, in order, to whichever slot frees up first (a job's borrowed
+    /// slots free up with it).
     fn expected_wait(&self, now: Instant) -> Duration {
         let mut free_in: Vec<Duration> = self
             .running
             .iter()
-            .map(|slot| {
-                slot.map_or(Duration::ZERO, |(started, est)| {
-                    est.saturating_sub(now.saturating_duration_since(started))
-                })
+            .flatten()
+            .flat_map(|r| {
+                let left = r
+                    .estimate
+                    .saturating_sub(now.saturating_duration_since(r.started));
+                std::iter::repeat_n(left, r.width)
             })
             .collect();
+        free_in.resize(free_in.len().max(self.running.len()), Duration::ZERO);
         if free_in.is_empty() {
             return self.queued;
         }
@@ -288,6 +304,11 @@ struct Shared {
     estimator: Estimator,
     metrics: Arc<Metrics>,
     limits: Limits,
+    /// Pools argon2 lanes borrow idle slots' threads from.
+    lanes: LanePools,
+    /// Most threads one verification may use (`hash.argon2_lanes`, cores,
+    /// slots).
+    max_width: usize,
 }
 
 impl Shared {
@@ -359,6 +380,8 @@ impl Verifier {
             estimator: Estimator::default(),
             metrics,
             limits,
+            lanes: LanePools::default(),
+            max_width: max_width(settings.hash.argon2_lanes, workers),
         });
         // The default dummy is bcrypt: measure the family before the first
         // request needs it, off the async workers, without delaying start-up.
@@ -537,7 +560,7 @@ impl Verifier {
             let fits = now + wait + estimate.mul_f64(SAFETY) <= deadline;
             // With a worker idle and nothing queued, one job per second runs
             // anyway and re-measures: a stale estimate cannot refuse all work.
-            let idle = queue.jobs.is_empty() && queue.running.iter().any(Option::is_none);
+            let idle = queue.jobs.is_empty() && queue.idle() > 0;
             probe = !fits && idle && self.take_probe(now);
             if !fits && !probe {
                 drop(queue);
@@ -554,6 +577,7 @@ impl Verifier {
             queue.jobs.push_back(Job {
                 key: stored.shape_key(),
                 work: stored.work(),
+                lanes: stored.lanes(),
                 stored,
                 password,
                 deadline,
@@ -599,42 +623,57 @@ fn dummy_from_value(settings: &Settings, value: &str) -> anyhow::Result<StoredHa
         .unwrap_or(parsed))
 }
 
-/// How much nicer than the rest of the process a hash worker runs: the
-/// async threads (auth, `overloaded` answers, ledger writes) take the CPU at
-/// once when they need it, hashing gets everything else. Total hashing
-/// throughput is unchanged while the answers' threads are mostly idle.
-const WORKER_NICENESS: i32 = 10;
-
-/// Lowers this thread's priority (Linux: niceness is per thread). Best
-/// effort: a failure only leaves the worker at the process's priority.
-fn lower_this_threads_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        let tid = rustix::thread::gettid();
-        let now = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
-        if let Err(e) = rustix::process::setpriority_process(Some(tid), now + WORKER_NICENESS) {
-            tracing::debug!(error = %e, "could not lower a hash worker's priority");
-        }
+/// Most threads one verification may use: `hash.argon2_lanes`, never more
+/// than the cores or the verification slots.
+fn max_width(lanes: Argon2Lanes, slots: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    match lanes {
+        Argon2Lanes::Off => 1,
+        Argon2Lanes::Auto => cores.min(slots),
+        Argon2Lanes::AtMost(n) => n.min(slots),
     }
+    .max(1)
 }
 
-/// One worker: takes jobs in order, drops those that can no longer finish
-/// in time, hashes the rest and learns from every measurement.
+/// The threads `job` runs on, given the queue after it was taken: the
+/// worker's own slot, plus idle ones for its lanes only while no other job
+/// waits for them (a waiting job always gets a slot before a lane does).
+fn width_for(job: &Job, queue: &Queue, max_width: usize) -> usize {
+    if job.lanes <= 1 || !queue.jobs.is_empty() {
+        return 1;
+    }
+    let at_most = max_width.min(1 + queue.idle().saturating_sub(1));
+    useful_width(job.lanes, at_most)
+}
+
+/// One worker: takes jobs in order while a slot is free, drops those that
+/// can no longer finish in time, hashes the rest (with their lanes on
+/// borrowed idle slots where it can) and learns from every measurement.
 fn work(shared: &Shared, index: usize) {
     lower_this_threads_priority();
     loop {
-        let job = {
+        let (job, width) = {
             let mut queue = shared.lock();
             loop {
                 if queue.closed {
                     return;
                 }
-                if let Some(job) = queue.jobs.pop_front() {
-                    queue.queued = queue.queued.saturating_sub(job.estimate);
-                    if let Some(slot) = queue.running.get_mut(index) {
-                        *slot = Some((Instant::now(), job.estimate));
+                // A slot may be lent to another job's lanes: then this
+                // worker waits for it even with jobs queued.
+                if queue.idle() > 0 {
+                    if let Some(job) = queue.jobs.pop_front() {
+                        queue.queued = queue.queued.saturating_sub(job.estimate);
+                        let width = width_for(&job, &queue, shared.max_width);
+                        let running = Running {
+                            started: Instant::now(),
+                            estimate: job.estimate.mul_f64(wall_share(job.lanes, width)),
+                            width,
+                        };
+                        if let Some(slot) = queue.running.get_mut(index) {
+                            *slot = Some(running);
+                        }
+                        break (job, width);
                     }
-                    break job;
                 }
                 queue = shared
                     .ready
@@ -643,17 +682,26 @@ fn work(shared: &Shared, index: usize) {
             }
         };
         let started = Instant::now();
+        // Judged on the sequential estimate: conservative for a wide job.
         let finished = if !job.probe && started + job.estimate.mul_f64(SAFETY) > job.deadline {
             shared.metrics.hook_overloaded.inc();
             Finished::Dropped
         } else {
-            let cpu_started = thread_cpu();
-            let verdict = job
-                .span
-                .in_scope(|| job.stored.verify(&job.password, &shared.limits));
-            let cpu = thread_cpu().saturating_sub(cpu_started);
+            let ran = shared.lanes.run(width, || {
+                job.span
+                    .in_scope(|| job.stored.verify(&job.password, &shared.limits))
+            });
             let took = started.elapsed();
-            shared.estimator.observe(&job.key, &job.work, cpu, took);
+            let share = wall_share(job.lanes, ran.width);
+            shared
+                .estimator
+                .observe(&job.key, &job.work, ran.cpu, took, share);
+            if ran.width > 1 {
+                shared
+                    .metrics
+                    .verify_lanes_borrowed
+                    .inc_by(u64::try_from(ran.width - 1).unwrap_or(0));
+            }
             // Counted whether or not the caller is still waiting.
             shared
                 .metrics
@@ -662,11 +710,16 @@ fn work(shared: &Shared, index: usize) {
                     scheme: job.label.as_str().to_owned(),
                 })
                 .observe(took.as_secs_f64());
-            Finished::Verdict(verdict)
+            Finished::Verdict(ran.value)
         };
         shared.metrics.verifications_in_flight.dec();
         if let Some(slot) = shared.lock().running.get_mut(index) {
             *slot = None;
+        }
+        if width > 1 {
+            // Its borrowed slots are free again: workers waiting for one
+            // may now take queued jobs.
+            shared.ready.notify_all();
         }
         let _ = job.reply.send(finished);
     }
@@ -756,7 +809,13 @@ mod tests {
             .estimate("bcrypt|cost=10", &work("bcrypt", 1024.0))
             .is_none());
         let ms = Duration::from_millis;
-        e.observe("bcrypt|cost=10", &work("bcrypt", 1024.0), ms(50), ms(50));
+        e.observe(
+            "bcrypt|cost=10",
+            &work("bcrypt", 1024.0),
+            ms(50),
+            ms(50),
+            1.0,
+        );
         let est = e
             .estimate("bcrypt|cost=12", &work("bcrypt", 4096.0))
             .unwrap();
@@ -774,6 +833,7 @@ mod tests {
             &w,
             Duration::from_millis(100),
             Duration::from_millis(100),
+            1.0,
         );
         assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 100);
         e.observe(
@@ -781,6 +841,7 @@ mod tests {
             &w,
             Duration::from_millis(200),
             Duration::from_millis(200),
+            1.0,
         );
         // 100 + 0.5 * (200 - 100): slower measurements count fast.
         assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 150);
@@ -789,6 +850,7 @@ mod tests {
             &w,
             Duration::from_millis(100),
             Duration::from_millis(100),
+            1.0,
         );
         // 150 - 0.2 * (150 - 100)
         assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 140);
@@ -798,6 +860,7 @@ mod tests {
                 &w,
                 Duration::from_millis(200),
                 Duration::from_millis(200),
+                1.0,
             );
         }
         assert!((e.estimate("k", &w).unwrap().as_millis() as i64 - 200).abs() <= 1);
@@ -814,45 +877,20 @@ mod tests {
         );
         // Preempted for most of its run: the wall time says nothing about
         // the shape's cost, only about the machine.
-        e.observe("k", &w, ms(100), ms(900));
+        e.observe("k", &w, ms(100), ms(900), 1.0);
         assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 100);
         assert!((e.slowdown(1.0) - 9.0).abs() < 1e-9);
         // Calm again: the slowdown falls back, the cost stays.
         for _ in 0..40 {
-            e.observe("k", &w, ms(100), ms(100));
+            e.observe("k", &w, ms(100), ms(100), 1.0);
         }
         assert!(e.slowdown(1.0) < 1.01);
         assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 100);
         // Too short to judge the machine by, and bounded either way.
-        e.observe("k", &w, Duration::from_micros(500), ms(400));
+        e.observe("k", &w, Duration::from_micros(500), ms(400), 1.0);
         assert!(e.slowdown(1.0) < 1.01);
-        e.observe("k", &w, ms(10), Duration::from_secs(60));
+        e.observe("k", &w, ms(10), Duration::from_secs(60), 1.0);
         assert!(e.slowdown(1.0) <= SLOWDOWN_RANGE.1);
-    }
-
-    #[test]
-    #[cfg(target_os = "linux")]
-    fn a_worker_thread_runs_nicer_than_the_process() {
-        let base = rustix::process::getpriority_process(None).unwrap();
-        let nicer = std::thread::spawn(|| {
-            lower_this_threads_priority();
-            rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap()
-        })
-        .join()
-        .unwrap();
-        assert_eq!(nicer, (base + WORKER_NICENESS).min(19));
-        // The calling thread is untouched.
-        assert_eq!(
-            rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap(),
-            base
-        );
-    }
-
-    #[test]
-    fn thread_cpu_time_does_not_count_sleep() {
-        let cpu = thread_cpu();
-        std::thread::sleep(Duration::from_millis(50));
-        assert!(thread_cpu().saturating_sub(cpu) < Duration::from_millis(25));
     }
 
     #[test]
@@ -869,7 +907,14 @@ mod tests {
         let now = Instant::now();
         let ms = Duration::from_millis;
         let mut queue = Queue {
-            running: vec![Some((now, ms(200))), None],
+            running: vec![
+                Some(Running {
+                    started: now,
+                    estimate: ms(200),
+                    width: 1,
+                }),
+                None,
+            ],
             ..Queue::default()
         };
         assert_eq!(queue.expected_wait(now), Duration::ZERO, "a worker is idle");
@@ -886,10 +931,169 @@ mod tests {
             span: tracing::Span::none(),
             reply,
             probe: false,
+            lanes: 1,
         });
         // The queued job takes the idle worker; the next starts when the
         // running one finishes.
         assert_eq!(queue.expected_wait(now), ms(200));
         assert_eq!(queue.expected_wait(now + ms(150)), ms(50));
+    }
+
+    fn lane_verifier(slots: usize, lanes: Argon2Lanes) -> Arc<Verifier> {
+        let mut settings = Settings::default();
+        settings.hook.max_concurrent_verifications = slots;
+        settings.hash.argon2_lanes = lanes;
+        Verifier::new(&settings, Metrics::new()).unwrap()
+    }
+
+    fn p4() -> Arc<StoredHash> {
+        Arc::new(
+            StoredHash::parse(super::super::hash_threads::tests::P4, &Limits::default()).unwrap(),
+        )
+    }
+
+    async fn check_p4(v: &Verifier) -> Checked {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        v.verify(p4(), SecretString::from("password123".to_owned()), deadline)
+            .await
+    }
+
+    #[tokio::test]
+    async fn an_idle_verifier_lends_its_slots_to_the_lanes_and_learns_the_summed_cost() {
+        let wide = lane_verifier(4, Argon2Lanes::AtMost(4));
+        assert!(matches!(
+            check_p4(&wide).await,
+            Checked::Done(Ok(Verdict::Match))
+        ));
+        assert_eq!(wide.shared.metrics.verify_lanes_borrowed.get(), 3);
+        assert_eq!(wide.shared.lanes.peak(), 4);
+        let narrow = lane_verifier(4, Argon2Lanes::Off);
+        assert!(matches!(
+            check_p4(&narrow).await,
+            Checked::Done(Ok(Verdict::Match))
+        ));
+        assert_eq!(narrow.shared.metrics.verify_lanes_borrowed.get(), 0);
+        assert_eq!(narrow.shared.lanes.peak(), 1);
+        // The cost learned from the wide run is the lanes' sum, not a
+        // quarter of it.
+        let stored = p4();
+        let cost = |v: &Verifier| {
+            v.estimator()
+                .estimate(&stored.shape_key(), &stored.work())
+                .unwrap()
+        };
+        assert!(
+            cost(&wide).as_secs_f64() > 0.6 * cost(&narrow).as_secs_f64(),
+            "{:?} vs {:?}",
+            cost(&wide),
+            cost(&narrow)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_busy_verifier_lends_nothing_and_still_verifies() {
+        let v = lane_verifier(2, Argon2Lanes::AtMost(2));
+        let blocker = Arc::new(StoredHash::bcrypt_look_alike(12).unwrap());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let busy = v.verify(blocker, SecretString::from("x".to_owned()), deadline);
+        let lanes = async {
+            // Start once the blocker holds its slot.
+            while v.shared.lock().busy() == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            check_p4(&v).await
+        };
+        let (_, checked) = tokio::join!(busy, lanes);
+        assert!(matches!(checked, Checked::Done(Ok(Verdict::Match))));
+        assert_eq!(v.shared.metrics.verify_lanes_borrowed.get(), 0);
+        assert!(v.shared.lanes.peak() <= 2);
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_wide_verifications_never_exceeds_the_slots() {
+        let v = lane_verifier(3, Argon2Lanes::AtMost(3));
+        let burst = (0..8).map(|i| {
+            let v = Arc::clone(&v);
+            async move {
+                tokio::time::sleep(Duration::from_millis(40 * i)).await;
+                check_p4(&v).await
+            }
+        });
+        let done = futures::future::join_all(burst).await;
+        assert!(
+            done.iter()
+                .all(|c| matches!(c, Checked::Done(Ok(Verdict::Match)))),
+            "{done:?}"
+        );
+        let peak = v.shared.lanes.peak();
+        assert!((1..=3).contains(&peak), "{peak} threads hashing at once");
+    }
+
+    #[test]
+    fn lanes_borrow_only_idle_slots_nobody_waits_for() {
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        let busy = Some(Running {
+            started: now,
+            estimate: ms(100),
+            width: 1,
+        });
+        let (reply, _answer) = oneshot::channel();
+        let stored = p4();
+        let job = Job {
+            key: stored.shape_key(),
+            work: stored.work(),
+            lanes: stored.lanes(),
+            stored,
+            password: SecretString::from("x".to_owned()),
+            deadline: now,
+            estimate: ms(300),
+            label: Label::Dummy,
+            span: tracing::Span::none(),
+            reply,
+            probe: false,
+        };
+        let queue = |running: Vec<Option<Running>>| Queue {
+            running,
+            ..Queue::default()
+        };
+        assert_eq!(width_for(&job, &queue(vec![None; 4]), 4), 4);
+        assert_eq!(width_for(&job, &queue(vec![None; 4]), 1), 1, "lanes off");
+        assert_eq!(
+            width_for(&job, &queue(vec![busy, None, None, None]), 4),
+            2,
+            "3 free: 2 rounds either way"
+        );
+        assert_eq!(
+            width_for(&job, &queue(vec![busy, busy, busy, None]), 4),
+            1,
+            "saturated"
+        );
+        // A wide job holds all its slots: nothing is idle, so the queue waits.
+        let wide = queue(vec![
+            Some(Running {
+                started: now,
+                estimate: ms(200),
+                width: 2,
+            }),
+            None,
+        ]);
+        assert_eq!(wide.idle(), 0);
+        assert_eq!(wide.expected_wait(now), ms(200));
+    }
+
+    #[test]
+    fn lanes_on_idle_cores_do_not_make_the_machine_look_faster() {
+        let e = Estimator::default();
+        let w = work("argon2", 196_608.0);
+        let ms = Duration::from_millis;
+        // Four lanes on four threads, on time: cost 400 ms, slowdown 1.
+        e.observe("k", &w, ms(400), ms(100), 0.25);
+        assert_eq!(e.estimate("k", &w).unwrap().as_millis(), 400);
+        assert!((e.slowdown(3.0) - 1.0).abs() < 1e-9);
+        // The same lanes taking twice as long: the machine is slow (read
+        // against the sequential wall time it would look idle).
+        e.observe("k", &w, ms(400), ms(200), 0.25);
+        assert!((e.slowdown(3.0) - 1.5).abs() < 1e-9);
     }
 }
