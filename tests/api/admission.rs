@@ -92,7 +92,12 @@ async fn overload_is_answered_at_once_with_overloaded() {
         of("timeout") <= n / 20,
         "admitted work rarely outlives its deadline: {reasons:?} {times:?} {elapsed:?}"
     );
-    assert_eq!(verified + of("overloaded"), n, "{reasons:?}");
+    // Every call got one of those three answers (a tolerated timeout too).
+    assert_eq!(
+        verified + of("overloaded") + of("timeout"),
+        n,
+        "{reasons:?}"
+    );
     // Goodput: what two workers can do in the time, give or take a job each.
     let scheme = passbridge::hash::StoredHash::parse(&slow, &Default::default()).unwrap();
     let cost = app
