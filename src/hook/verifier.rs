@@ -802,6 +802,23 @@ mod tests {
         }
     }
 
+    /// A queued dummy job of `stored`'s shape, due `now`, estimated at 300 ms.
+    fn test_job(stored: Arc<StoredHash>, now: Instant, reply: oneshot::Sender<Finished>) -> Job {
+        Job {
+            key: stored.shape_key(),
+            work: stored.work(),
+            lanes: stored.lanes(),
+            stored,
+            password: SecretString::from("x".to_owned()),
+            deadline: now,
+            estimate: Duration::from_millis(300),
+            label: Label::Dummy,
+            span: tracing::Span::none(),
+            reply,
+            probe: false,
+        }
+    }
+
     #[test]
     fn unseen_shape_scales_from_its_family() {
         let e = Estimator::default();
@@ -920,19 +937,7 @@ mod tests {
         assert_eq!(queue.expected_wait(now), Duration::ZERO, "a worker is idle");
         let (reply, _answer) = oneshot::channel();
         let stored = Arc::new(StoredHash::bcrypt_look_alike(4).unwrap());
-        queue.jobs.push_back(Job {
-            key: stored.shape_key(),
-            work: stored.work(),
-            stored,
-            password: SecretString::from("x".to_owned()),
-            deadline: now,
-            estimate: ms(300),
-            label: Label::Dummy,
-            span: tracing::Span::none(),
-            reply,
-            probe: false,
-            lanes: 1,
-        });
+        queue.jobs.push_back(test_job(stored, now, reply));
         // The queued job takes the idle worker; the next starts when the
         // running one finishes.
         assert_eq!(queue.expected_wait(now), ms(200));
@@ -1040,19 +1045,7 @@ mod tests {
         });
         let (reply, _answer) = oneshot::channel();
         let stored = p4();
-        let job = Job {
-            key: stored.shape_key(),
-            work: stored.work(),
-            lanes: stored.lanes(),
-            stored,
-            password: SecretString::from("x".to_owned()),
-            deadline: now,
-            estimate: ms(300),
-            label: Label::Dummy,
-            span: tracing::Span::none(),
-            reply,
-            probe: false,
-        };
+        let job = test_job(stored, now, reply);
         let queue = |running: Vec<Option<Running>>| Queue {
             running,
             ..Queue::default()

@@ -181,8 +181,20 @@ fn script(local: &Local, blocks: &[Vec<String>]) -> String {
     s
 }
 
-/// Runs `script` in `dir` with the binary first on `PATH` and `env` set.
-fn run(dir: &Path, script: &str, env: &[(&str, String)]) -> (bool, String, String) {
+/// Runs `script` in `dir` with the binary first on `PATH` and `env` set, on
+/// a blocking thread (the script may talk to servers this test's runtime runs).
+async fn run(
+    dir: &Path,
+    script: String,
+    env: Vec<(&'static str, String)>,
+) -> (bool, String, String) {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || run_blocking(&dir, &script, &env))
+        .await
+        .unwrap()
+}
+
+fn run_blocking(dir: &Path, script: &str, env: &[(&str, String)]) -> (bool, String, String) {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_passbridge"));
     let path = format!(
         "{}:{}",
@@ -223,12 +235,7 @@ async fn readme_local_flow_runs_as_written() {
     let dir = tempfile::tempdir().unwrap();
     let script = script(&local, &blocks);
     // Act
-    let (ok, stdout, stderr) = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        move || run(&dir, &script, &[])
-    })
-    .await
-    .unwrap();
+    let (ok, stdout, stderr) = run(dir.path(), script, Vec::new()).await;
     // Assert: every line succeeded and the last one, the sign-in through the
     // stand-in, reached the hook and was let in.
     assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -386,12 +393,7 @@ async fn readme_migration_runbook_runs_as_written() {
         ("OKTA_API_TOKEN", "dev-token".to_owned()),
     ];
     // Act
-    let (ok, stdout, stderr) = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        move || run(&dir, &script, &env)
-    })
-    .await
-    .unwrap();
+    let (ok, stdout, stderr) = run(dir.path(), script, env.to_vec()).await;
     // Assert: every command succeeded, the cohort and the full import wrote
     // their reports, and the hook answered the test call.
     assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -489,12 +491,7 @@ async fn detailed_runbook_imports_run_as_dry_runs_against_its_own_query() {
         ),
     ];
     // Act
-    let (ok, stdout, stderr) = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        move || run(&dir, &script, &env)
-    })
-    .await
-    .unwrap();
+    let (ok, stdout, stderr) = run(dir.path(), script, env.to_vec()).await;
     // Assert: every import line is valid against the runbook's own query
     // (a `--where` naming a column the query lacks fails here).
     assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
