@@ -58,6 +58,11 @@ impl ImportState {
             Self::CreatedNative | Self::CreatedHook | Self::Skipped
         )
     }
+
+    /// Whether the user exists in Okta (by either path).
+    pub fn is_created(self) -> bool {
+        matches!(self, Self::CreatedNative | Self::CreatedHook)
+    }
 }
 
 impl fmt::Display for ImportState {
@@ -254,13 +259,15 @@ impl Ledger {
         let mut tx = self.pool().begin().await?;
         let update = self.sql(
             "UPDATE import_users SET state = ?, path = ?, scheme = ?, okta_id = ?, reason = ?, \
-             run_id = ?, updated_at = ? WHERE login = ?",
+             run_id = ?, updated_at = ?, imported_at = COALESCE(imported_at, ?) WHERE login = ?",
         );
         let insert = self.sql(
-            "INSERT INTO import_users (login, state, path, scheme, okta_id, reason, attempts, run_id, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            "INSERT INTO import_users (login, state, path, scheme, okta_id, reason, attempts, run_id, updated_at, imported_at) \
+             VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
         );
         for r in results {
+            // The first moment the user exists in Okta; later re-runs keep it.
+            let imported_at = r.state.is_created().then(|| now.clone());
             let done = sqlx::query(&update)
                 .bind(r.state.as_str())
                 .bind(r.path)
@@ -269,6 +276,7 @@ impl Ledger {
                 .bind(clip(r.reason.as_deref()))
                 .bind(run_id.to_owned())
                 .bind(now.clone())
+                .bind(imported_at.clone())
                 .bind(r.login.clone())
                 .execute(&mut *tx)
                 .await?;
@@ -282,6 +290,7 @@ impl Ledger {
                     .bind(clip(r.reason.as_deref()))
                     .bind(run_id.to_owned())
                     .bind(now.clone())
+                    .bind(imported_at)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -391,5 +400,49 @@ mod tests {
         let counts = ledger.import_counts().await.unwrap();
         assert_eq!(counts[&ImportState::Pending], 1);
         assert!(ImportState::Skipped.is_final() && !ImportState::Failed.is_final());
+    }
+
+    #[tokio::test]
+    async fn imported_at_is_the_first_creation_and_stays() {
+        let (_dir, ledger) = ledger().await;
+        let result = |state| ImportResult {
+            login: "a@x.io".into(),
+            state,
+            path: Some("hook"),
+            scheme: None,
+            okta_id: Some("00u1".into()),
+            reason: None,
+        };
+        let imported_at = || async {
+            sqlx::query_scalar::<_, Option<String>>(
+                "SELECT imported_at FROM import_users WHERE login = 'a@x.io'",
+            )
+            .fetch_one(ledger.pool())
+            .await
+            .unwrap()
+        };
+        ledger
+            .record_results("run1", &[result(ImportState::Failed)])
+            .await
+            .unwrap();
+        assert_eq!(imported_at().await, None, "not in Okta yet");
+        ledger
+            .record_results("run2", &[result(ImportState::CreatedHook)])
+            .await
+            .unwrap();
+        let first = imported_at().await.expect("set on creation");
+        sqlx::query("UPDATE import_users SET imported_at = '2026-01-01T00:00:00Z'")
+            .execute(ledger.pool())
+            .await
+            .unwrap();
+        ledger
+            .record_results("run3", &[result(ImportState::CreatedHook)])
+            .await
+            .unwrap();
+        assert_eq!(
+            imported_at().await.as_deref(),
+            Some("2026-01-01T00:00:00Z"),
+            "a re-run keeps the first moment (was {first})"
+        );
     }
 }
