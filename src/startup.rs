@@ -235,16 +235,18 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let spool = Spool::open(settings.spool_dir(), Arc::clone(&metrics));
     spool.spawn_replayer(ledger.clone(), legacy.clone());
     let verifier = Verifier::new(&settings, Arc::clone(&metrics))?;
+    let recorder = GroupCommit::spawn(ledger.clone(), Arc::clone(&metrics));
     Ok(AppState {
         verifier,
         throttle: Arc::new(Throttle::new(
             ledger.clone(),
+            recorder.clone(),
             ThrottleLimits::from_settings(&settings.hook),
         )),
         replay: Arc::new(ReplayCache::new(settings.hook.replay_window)),
         settings: Arc::new(settings),
         legacy,
-        recorder: GroupCommit::spawn(ledger.clone(), Arc::clone(&metrics)),
+        recorder,
         ledger,
         spool,
         auth: Arc::new(auth),

@@ -8,8 +8,9 @@ use clap::{Args, Subcommand};
 
 use crate::config::Settings;
 use crate::hook::throttle::{IpBucket, Subject, Throttle, ThrottleLimits};
-use crate::ledger::Ledger;
+use crate::ledger::{GroupCommit, Ledger};
 use crate::legacy::LegacyDb;
+use crate::metrics::Metrics;
 
 /// `throttle` subcommands.
 #[derive(Debug, Subcommand)]
@@ -48,7 +49,12 @@ pub async fn run(cmd: ThrottleCommand, settings: &Settings) -> anyhow::Result<Ex
     let ledger = Ledger::connect(&ledger_url)
         .await
         .with_context(|| format!("ledger database {ledger_url} (set PASSBRIDGE_LEDGER_URL)"))?;
-    let throttle = Throttle::new(ledger, ThrottleLimits::from_settings(&settings.hook));
+    let writer = GroupCommit::spawn(ledger.clone(), Metrics::new());
+    let throttle = Throttle::new(
+        ledger,
+        writer,
+        ThrottleLimits::from_settings(&settings.hook),
+    );
     if let Some(login) = &args.login {
         clear_login(&throttle, settings, login).await?;
     }

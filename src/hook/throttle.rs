@@ -19,7 +19,9 @@ use tracing::warn;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::config::HookSettings;
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{
+    now_ms, Counter, CounterChange, CounterOutcome, GroupCommit, Ledger, LedgerError,
+};
 use crate::legacy::LegacyUser;
 
 /// Throttle statements wait at most this long for the ledger, then the
@@ -208,6 +210,9 @@ pub struct Cleared {
 /// The throttle.
 pub struct Throttle {
     ledger: Ledger,
+    /// Reservations and give-backs go through the hook's one ledger writer,
+    /// batched with every other attempt arriving at the same time.
+    writer: GroupCommit,
     limits: ThrottleLimits,
     last_sweep_ms: AtomicI64,
     /// The same limits counted in this process (see [`Throttle::reserve`]):
@@ -216,16 +221,12 @@ pub struct Throttle {
     local: Mutex<HashMap<String, (u32, i64)>>,
 }
 
-fn now_ms() -> i64 {
-    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-    i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
-}
-
 impl Throttle {
-    /// Counters in `ledger`, limits as given.
-    pub fn new(ledger: Ledger, limits: ThrottleLimits) -> Self {
+    /// Counters in `ledger`, changed through `writer`, limits as given.
+    pub fn new(ledger: Ledger, writer: GroupCommit, limits: ThrottleLimits) -> Self {
         Self {
             ledger,
+            writer,
             limits,
             last_sweep_ms: AtomicI64::new(0),
             local: Mutex::new(HashMap::new()),
@@ -269,47 +270,32 @@ impl Throttle {
         ];
         let local_expired_before = expired_before.max(now.saturating_sub(LOCAL_WINDOW_MS));
         let mirrored = self.count_locally(&local_steps, now, local_expired_before);
-        let steps = [
-            (
-                Scope::RowIp,
-                granted.row_ip.as_str(),
-                self.limits.per_row_ip,
-            ),
-            (Scope::Row, granted.subject.as_str(), self.limits.per_row),
-            (Scope::Ip, granted.ip.as_str(), self.limits.per_ip),
-        ];
-        let work = async {
-            let active: Vec<&str> = steps
-                .iter()
-                .filter(|(_, _, limit)| *limit > 0)
-                .map(|(_, key, _)| *key)
-                .collect();
-            self.ledger.throttle_ensure(&active, now).await?;
-            let mut taken: Vec<&str> = Vec::with_capacity(steps.len());
-            for (scope, key, limit) in steps {
-                if limit == 0 {
-                    continue;
-                }
-                if self
-                    .ledger
-                    .throttle_reserve(key, limit, now, expired_before)
-                    .await?
-                {
-                    taken.push(key);
-                } else {
-                    // All or nothing: give back what this attempt took.
-                    for key in taken {
-                        self.ledger.throttle_release(key).await?;
-                    }
-                    return Ok::<_, LedgerError>(Some(scope));
-                }
-            }
-            Ok(None)
-        };
+        // Only the limits in force are counted; a refusal names its scope.
+        let (scopes, counters): (Vec<Scope>, Vec<Counter>) = local_steps
+            .iter()
+            .filter(|(_, _, limit)| *limit > 0)
+            .map(|(scope, key, limit)| {
+                (
+                    *scope,
+                    Counter {
+                        key: key.clone(),
+                        limit: *limit,
+                    },
+                )
+            })
+            .unzip();
+        if counters.is_empty() {
+            return Reservation::Granted(granted);
+        }
+        let work = self
+            .writer
+            .counters(CounterChange::Reserve(counters), self.window_ms());
         let wait = LEDGER_TIMEOUT.min(by.saturating_duration_since(std::time::Instant::now()));
         let failed = match tokio::time::timeout(wait, work).await {
-            Ok(Ok(None)) => return Reservation::Granted(granted),
-            Ok(Ok(Some(scope))) => return Reservation::Denied(scope),
+            Ok(Ok(CounterOutcome::Refused(i))) => {
+                return Reservation::Denied(scopes.get(i).copied().unwrap_or(Scope::RowIp))
+            }
+            Ok(Ok(_)) => return Reservation::Granted(granted),
             Ok(Err(e)) => e.to_string(),
             Err(_) => "timed out".to_owned(),
         };
@@ -375,22 +361,14 @@ impl Throttle {
         if granted.local {
             return;
         }
-        // In the background: the VERIFIED must not wait on bookkeeping.
-        let ledger = self.ledger.clone();
-        tokio::spawn(async move {
-            let work = async {
-                ledger.throttle_release(&granted.row_ip).await?;
-                ledger.throttle_release(&granted.subject).await?;
-                ledger.throttle_release(&granted.ip).await
-            };
-            match tokio::time::timeout(LEDGER_TIMEOUT, work).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    warn!(error = %e, "could not give back a VERIFIED's throttle attempt")
-                }
-                Err(_) => warn!("giving back a VERIFIED's throttle attempt timed out"),
-            }
-        });
+        // Queued, not awaited: the VERIFIED must not wait on bookkeeping.
+        let keys = vec![granted.row_ip, granted.subject, granted.ip];
+        if !self
+            .writer
+            .counters_later(CounterChange::Release(keys), self.window_ms())
+        {
+            warn!("the ledger writer is full; a VERIFIED's throttle attempt is not given back");
+        }
     }
 
     /// Deletes `subject`'s counters, from every IP.

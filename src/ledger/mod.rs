@@ -15,6 +15,7 @@ use sqlx::{AnyPool, Row};
 pub use group_commit::GroupCommit;
 pub use imports::{ImportRecord, ImportResult, ImportState, PendingImport};
 pub use spool::Spool;
+pub use throttle::{Counter, CounterChange, CounterOutcome};
 
 use crate::db::{self, placeholders, DatabaseUrl, DbError, DbKind, PoolSettings};
 
@@ -33,6 +34,10 @@ pub enum LedgerError {
     /// A group commit took longer than its bound.
     #[error("ledger commit timed out")]
     TimedOut,
+    /// The batch this change was part of failed (the error, as text: each
+    /// waiter gets its own copy).
+    #[error("ledger batch failed: {0}")]
+    Batch(String),
 }
 
 /// A SQLite ledger in WAL mode with `synchronous = NORMAL`: appends no longer
@@ -140,6 +145,12 @@ pub struct MigratedUser {
 pub struct Ledger {
     pool: AnyPool,
     kind: DbKind,
+}
+
+/// Now in Unix milliseconds: the clock of the throttle counters.
+pub fn now_ms() -> i64 {
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// Now as RFC 3339 UTC with microseconds, strictly increasing within this
