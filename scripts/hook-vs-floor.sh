@@ -24,7 +24,8 @@ secret=floor-bench-secret-0123456789abcdef
 
 command -v wrk >/dev/null || { echo "installing wrk (Debian)"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }
 cargo build --release --quiet --bin passbridge --example floor --example overload
-bin=target/release/passbridge
+out=${CARGO_TARGET_DIR:-target}/release
+bin=$out/passbridge
 work=$(mktemp -d)
 server=
 stop() { if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=; fi; }
@@ -45,7 +46,7 @@ wait_up() {
   echo "server did not start"; cat "$work/err.txt" 2>/dev/null; exit 1
 }
 
-target/release/examples/overload seed ssha256 "$users" "$work/users.sql" "$work/users.jsonl"
+"$out/examples/overload" seed ssha256 "$users" "$work/users.sql" "$work/users.jsonl"
 
 # start_hook LEGACY_URL LEDGER_URL PLACEHOLDER
 start_hook() {
@@ -67,7 +68,7 @@ TOML
   wait_up
 }
 start_floor() {
-  target/release/examples/floor "$port" >"$work/out.txt" 2>"$work/err.txt" &
+  "$out/examples/floor" "$port" >"$work/out.txt" 2>"$work/err.txt" &
   server=$!
   wait_up
 }

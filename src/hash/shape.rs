@@ -333,7 +333,12 @@ fn build(spec: &Spec, params: &BTreeMap<String, String>, limits: &Limits) -> Opt
                 params: params.clone(),
                 ..Hints::default()
             };
-            if *salt > 0 || hints.param("salt_position").is_some() {
+            let salted = scheme.family() == "salted_digest";
+            if salted && hints.param("salt_position").is_none() {
+                // Where the salt goes costs nothing: any position will do.
+                hints = hints.with_param("salt_position", "suffix");
+            }
+            if *salt > 0 || salted || hints.param("salt_position").is_some() {
                 hints.salt = Some(salt_text(hints.param("salt_encoding"), (*salt).max(8)));
             }
             let len = digest_len(*scheme);
@@ -397,7 +402,7 @@ impl StoredHash {
         build(&spec(self), params, limits)
     }
 
-    /// A cheap hash of the same cost family (a few milliseconds), to measure
+    /// A cheap hash of the same cost family (a few milliseconds at most), to measure
     /// the family's time per work unit without running an expensive row.
     pub fn calibration(&self, params: &BTreeMap<String, String>) -> Option<Self> {
         let cheap = match spec(self) {
@@ -430,7 +435,9 @@ impl StoredHash {
                 scheme,
                 rounds: 20_000,
             },
-            Spec::Digest { .. } | Spec::Other { .. } => return None,
+            // Already cheap (a microsecond): its own look-alike measures it.
+            digest @ Spec::Digest { .. } => digest,
+            Spec::Other { .. } => return None,
         };
         build(&cheap, params, &Limits::default())
     }

@@ -445,12 +445,9 @@ async fn decide(
         }
     };
     let scheme = stored.scheme().as_str();
+    let stored = Arc::new(stored);
     state.verifier.note_real(&stored);
-    match state
-        .verifier
-        .verify(Arc::new(stored), password, deadline)
-        .await
-    {
+    match state.verifier.verify(stored, password, deadline).await {
         Checked::Done(Ok(Verdict::Match)) => {
             state.throttle.succeeded(granted).await;
             Outcome {

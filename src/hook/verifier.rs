@@ -60,6 +60,12 @@ const SAFETY: f64 = 1.2;
 /// How often a job refused on its estimate alone may run anyway on an idle
 /// worker, to re-measure.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// Hashes the model knows to cost at most this much CPU (a salted SHA, an
+/// MD5) run on the calling thread: handing one to a worker and back (two
+/// wake-ups, two context switches) costs more than hashing it, and it is no
+/// heavier than parsing the request. Anything dearer, or not yet measured,
+/// goes through the queue.
+const INLINE_AT_MOST: Duration = Duration::from_micros(20);
 /// bcrypt cost of the look-alike used before any real row was seen.
 const DEFAULT_DUMMY_BCRYPT_COST: u32 = 10;
 /// Metric label of unknown-user verifications.
@@ -472,8 +478,12 @@ impl Verifier {
     }
 
     /// Remembers the shape of a real row looked up, for the unknown-user path.
-    /// Making a look-alike only parses a generated string (no hashing).
-    pub fn note_real(&self, stored: &StoredHash) {
+    /// Making a look-alike only parses a generated string (no hashing). A
+    /// shape the model cannot rebuild (an LDAP `{SSHA}`, a phpass, a
+    /// md5-crypt...) uses the real row itself as its stand-in: a wrong
+    /// password costs the same against it, and a dummy's verdict is never
+    /// read, so an unknown login still costs what a known one costs.
+    pub fn note_real(&self, stored: &Arc<StoredHash>) {
         if self.dummies.fixed.is_some() {
             return;
         }
@@ -483,13 +493,12 @@ impl Verifier {
             match by_shape.get(&key) {
                 Some(d) => Arc::clone(d),
                 None => {
-                    let Some(made) = stored.look_alike(&self.params, &self.shared.limits) else {
-                        return;
-                    };
+                    let made = stored
+                        .look_alike(&self.params, &self.shared.limits)
+                        .map_or_else(|| Arc::clone(stored), Arc::new);
                     if by_shape.len() >= MAX_SHAPES {
                         by_shape.clear();
                     }
-                    let made = Arc::new(made);
                     by_shape.insert(key, Arc::clone(&made));
                     made
                 }
@@ -549,6 +558,9 @@ impl Verifier {
         if cost > self.budget {
             return Checked::TooCostly;
         }
+        if !cost.is_zero() && cost <= INLINE_AT_MOST && stored.lanes() <= 1 {
+            return Checked::Done(self.verify_here(&stored, &password, label));
+        }
         // What the queue plans with: the cost as the machine runs it now.
         let estimate = cost.mul_f64(self.shared.estimator.slowdown(self.contention));
         let (reply, answer) = oneshot::channel();
@@ -595,6 +607,35 @@ impl Verifier {
             Ok(Ok(Finished::Dropped)) => Checked::Overloaded,
             Ok(Err(_)) | Err(_) => Checked::TimedOut,
         }
+    }
+}
+
+impl Verifier {
+    /// A hash cheaper than its hand-off, verified on this thread and
+    /// measured and counted like a worker's.
+    fn verify_here(
+        &self,
+        stored: &StoredHash,
+        password: &SecretString,
+        label: Label,
+    ) -> Result<Verdict, HashError> {
+        let shared = &self.shared;
+        let started = Instant::now();
+        let cpu_before = thread_cpu();
+        let verdict = stored.verify(password, &shared.limits);
+        let cpu = thread_cpu().saturating_sub(cpu_before);
+        let took = started.elapsed();
+        shared
+            .estimator
+            .observe(&stored.shape_key(), &stored.work(), cpu, took, 1.0);
+        shared
+            .metrics
+            .verify_seconds
+            .get_or_create(&SchemeLabels {
+                scheme: label.as_str().to_owned(),
+            })
+            .observe(took.as_secs_f64());
+        verdict
     }
 }
 
@@ -992,6 +1033,57 @@ mod tests {
             "{:?} vs {:?}",
             cost(&wide),
             cost(&narrow)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hash_cheaper_than_its_hand_off_runs_here_and_is_counted() {
+        // One slot, held by a bcrypt-12: a salted SHA-256 does not queue
+        // behind it, and is measured and counted like any verification.
+        let v = lane_verifier(1, Argon2Lanes::Off);
+        let blocker = Arc::new(StoredHash::bcrypt_look_alike(12).unwrap());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let busy = v.verify(blocker, SecretString::from("x".to_owned()), deadline);
+        let cheap = async {
+            while v.shared.lock().busy() == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            // sha256("password123" ‖ "saltsalt"), salt in its own column.
+            let hints = Hints::default()
+                .with_salt("saltsalt")
+                .with_param("salt_position", "suffix");
+            let stored = Arc::new(
+                StoredHash::parse_with(
+                    Some("salted_sha256"),
+                    "5033120fd7fc07a3d7d6383a3680554debf3d63987db9451288909c6b58b9f01",
+                    &hints,
+                    &Limits::default(),
+                )
+                .unwrap(),
+            );
+            let mut verdicts = Vec::new();
+            for password in ["password123", "wrong"] {
+                let checked = v
+                    .verify(
+                        Arc::clone(&stored),
+                        SecretString::from(password.to_owned()),
+                        deadline,
+                    )
+                    .await;
+                verdicts.push(matches!(checked, Checked::Done(Ok(Verdict::Match))));
+            }
+            (verdicts, v.shared.lock().busy())
+        };
+        let (_, (verdicts, busy_after)) = tokio::join!(busy, cheap);
+        assert_eq!(verdicts, [true, false]);
+        assert_eq!(
+            busy_after, 1,
+            "both ran while the bcrypt still held the one slot"
+        );
+        let rendered = v.shared.metrics.render();
+        assert!(
+            rendered.contains("passbridge_verify_seconds_count{scheme=\"salted_sha256\"} 2"),
+            "{rendered}"
         );
     }
 

@@ -176,16 +176,20 @@ pub fn now_rfc3339() -> String {
     at.format(&fmt).unwrap_or_default()
 }
 
-/// `sql` (the hook-call insert) bound to `row`. Caller-controlled fields
+/// Hook-call rows per insert statement (ten binds a row: well under every
+/// engine's bind limit).
+const ROWS_PER_INSERT: usize = 64;
+
+/// `query` (a hook-call insert) with `row`'s values bound next. Caller-controlled fields
 /// are bounded and escaped here, the one place ledger text is cleaned
 /// ([`sanitise`]), so no caller input can make the insert fail.
 fn bind_hook_call<'q>(
-    sql: &'q str,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     row: &HookCallRow,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     use sanitise::{bounded, EVENT_ID_CHARS, REQUEST_ID_CHARS, SCHEME_CHARS, USERNAME_CHARS};
     let call = &row.call;
-    sqlx::query(sql)
+    query
         .bind(row.id.clone())
         .bind(call.event_id.as_deref().map(|e| bounded(e, EVENT_ID_CHARS)))
         .bind(
@@ -255,8 +259,11 @@ impl Ledger {
     /// # Errors
     /// The insert failed and no row with this id exists.
     pub async fn insert_hook_call(&self, row: &HookCallRow) -> Result<(), LedgerError> {
-        let sql = self.insert_hook_call_sql();
-        match bind_hook_call(&sql, row).execute(&self.pool).await {
+        let sql = self.insert_hook_calls_sql(1);
+        match bind_hook_call(sqlx::query(&sql), row)
+            .execute(&self.pool)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => {
                 let duplicate = e
@@ -278,20 +285,30 @@ impl Ledger {
     /// # Errors
     /// A statement or the commit failed.
     pub async fn insert_hook_calls(&self, rows: &[HookCallRow]) -> Result<(), LedgerError> {
-        let sql = self.insert_hook_call_sql();
+        if rows.len() <= ROWS_PER_INSERT {
+            // One statement is atomic on its own.
+            let sql = self.insert_hook_calls_sql(rows.len());
+            let query = rows.iter().fold(sqlx::query(&sql), bind_hook_call);
+            query.execute(&self.pool).await?;
+            return Ok(());
+        }
         let mut tx = self.pool.begin().await?;
-        for row in rows {
-            bind_hook_call(&sql, row).execute(&mut *tx).await?;
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let sql = self.insert_hook_calls_sql(chunk.len());
+            let query = chunk.iter().fold(sqlx::query(&sql), bind_hook_call);
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    fn insert_hook_call_sql(&self) -> String {
-        self.sql(
+    /// The insert of `rows` hook-call rows in one statement.
+    fn insert_hook_calls_sql(&self, rows: usize) -> String {
+        let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows.max(1)].join(", ");
+        self.sql(&format!(
             "INSERT INTO hook_calls (id, event_id, request_id, username, verdict, reason, scheme, latency_ms, created_at, origin) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
+             VALUES {values}"
+        ))
     }
 
     /// Whether a hook call row with `id` exists.

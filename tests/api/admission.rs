@@ -167,6 +167,29 @@ async fn ceiling_row_is_refused_without_pinning_a_core() {
 }
 
 #[tokio::test]
+async fn a_shape_without_a_look_alike_is_its_own_stand_in() {
+    // LDAP's {SSHA}: the model cannot rebuild it, so until now an unknown
+    // login fell back to bcrypt-10 while a known one cost microseconds.
+    const SSHA_ROW: &str = "{SSHA}Jt5wlBcHKJyCWtuyXiYVVGtEDalzYWx0c2FsdA==";
+    let db = db_with(&[("dir@example.com", SSHA_ROW, None, None)]).await;
+    let app = spawn_app_with(db, |_| {}).await;
+    assert_eq!(app.state.verifier.dummy().work().family, "bcrypt");
+    assert_eq!(app.verdict("dir@example.com", "wrong").await, "UNVERIFIED");
+    assert_eq!(
+        app.verdict("dir@example.com", "password123").await,
+        "VERIFIED"
+    );
+    let real = passbridge::hash::StoredHash::parse(SSHA_ROW, &Default::default()).unwrap();
+    assert_eq!(app.state.verifier.dummy().shape_key(), real.shape_key());
+    assert_eq!(
+        app.verdict("ghost@example.com", "password123").await,
+        "UNVERIFIED",
+        "a stand-in's verdict is never an answer"
+    );
+    assert_eq!(app.reasons("ghost@example.com").await, ["unknown_user"]);
+}
+
+#[tokio::test]
 async fn dummy_follows_the_scheme_of_recent_lookups() {
     let db = db_with(&[("pb@example.com", PBKDF2_ROW, None, None)]).await;
     let app = spawn_app_with(db, |_| {}).await;
