@@ -289,6 +289,11 @@ fn the_kustomization_lists_every_manifest_and_the_dockerfile_image() {
     assert_eq!(listed, present, "kustomization.yaml resources vs files");
     assert_eq!(images, BTreeSet::from([built]), "every pod runs the image");
     assert_eq!(kustomization["images"][0]["name"], built);
+    assert_eq!(
+        kustomization["images"][0]["newTag"],
+        env!("CARGO_PKG_VERSION"),
+        "the image tag is the release's version"
+    );
     assert!(dockerfile().contains("ENTRYPOINT [\"passbridge\"]"));
 }
 
