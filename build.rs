@@ -24,13 +24,19 @@ fn main() {
     test_database_cfgs();
 }
 
-/// The PostgreSQL and MariaDB variants of the integration tests are marked
-/// ignored (naming the variable to set) when their server is not configured,
-/// so the test summary counts them as skipped instead of reporting `ok`.
+/// The PostgreSQL and MariaDB variants of the integration tests (and the
+/// Kubernetes schema check) are marked ignored (naming the variable to set)
+/// when their server (or tool) is not configured, so the test summary counts
+/// them as skipped instead of reporting `ok`.
 fn test_database_cfgs() {
     for (var, cfg) in [
         ("PASSBRIDGE_TEST_PG_URL", "passbridge_test_pg"),
         ("PASSBRIDGE_TEST_MYSQL_URL", "passbridge_test_mysql"),
+        // The Kubernetes schema validator command (tests/api/deploy.rs).
+        (
+            "PASSBRIDGE_TEST_K8S_VALIDATE",
+            "passbridge_test_k8s_validate",
+        ),
     ] {
         println!("cargo::rerun-if-env-changed={var}");
         println!("cargo::rustc-check-cfg=cfg({cfg})");

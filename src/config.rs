@@ -1048,7 +1048,19 @@ const OTHER_KNOWN_VARS: &[&str] = &[
     "PASSBRIDGE_ALLOW_DEGRADED_START",
     // `hook register --auth oauth2` (client_secret_post); never a setting of `serve`.
     "PASSBRIDGE_HOOK_OAUTH_CLIENT_SECRET",
+    // The test suite's Kubernetes schema validator (build.rs, tests/api/deploy.rs).
+    "PASSBRIDGE_TEST_K8S_VALIDATE",
 ];
+
+/// Every environment variable passbridge reads: the settings' (README
+/// § Configuration) and the others above. For checks that a deployment sets
+/// no variable passbridge would ignore.
+pub fn known_env_vars() -> impl Iterator<Item = &'static str> {
+    ENV_VARS
+        .iter()
+        .map(|v| v.name)
+        .chain(OTHER_KNOWN_VARS.iter().copied())
+}
 
 /// Where settings came from, for `config check`.
 #[derive(Debug, Clone, Default)]
