@@ -128,6 +128,8 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
     /// Inspect and clear the hook's attempt counters.
     #[command(subcommand)]
     Throttle(crate::cmd::throttle::ThrottleCommand),
+    /// List hook users who never signed in; send them Okta's reset-password email.
+    Stragglers(crate::cmd::stragglers::StragglersArgs),
 }
 
 /// The width help is laid out for: the terminal's, but never under 80
