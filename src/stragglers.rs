@@ -330,9 +330,18 @@ impl std::str::FromStr for Age {
     }
 }
 
+/// Shown the way it is typed (`60d`, `12h`): humantime's own format would
+/// say `1month 29days 13h 26m 24s` for 60 days (its month is 30.44 days).
 impl std::fmt::Display for Age {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
+        let secs = self.0.as_secs();
+        match secs {
+            0 => f.write_str("0d"),
+            s if s % 86_400 == 0 => write!(f, "{}d", s / 86_400),
+            s if s % 3_600 == 0 => write!(f, "{}h", s / 3_600),
+            s if s % 60 == 0 => write!(f, "{}m", s / 60),
+            s => write!(f, "{s}s"),
+        }
     }
 }
 
@@ -355,7 +364,9 @@ mod tests {
         for bad in ["", "60", "sixty days", "-7d", "7x"] {
             assert!(bad.parse::<Age>().is_err(), "{bad:?}");
         }
-        assert_eq!(Age(day * 90).to_string(), "90days");
+        for typed in ["90d", "12h", "45m", "0d", "90s"] {
+            assert_eq!(typed.parse::<Age>().unwrap().to_string(), typed);
+        }
     }
 
     #[test]

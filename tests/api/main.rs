@@ -26,5 +26,6 @@ mod replay;
 mod requests;
 mod runbook;
 mod runtime;
+mod stragglers;
 mod throttle;
 mod tls;
