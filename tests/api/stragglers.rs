@@ -615,3 +615,46 @@ async fn hook_retire_refuses_while_users_wait_then_forces_and_deletes() {
     assert!(stdout(&deleted).contains(&format!("Deleted the password-import hook {hook_id}")));
     assert_eq!(is_active(&stand), None, "gone from the org");
 }
+
+#[tokio::test]
+async fn a_reset_whose_answer_is_lost_is_never_sent_twice() {
+    // Arrange: Okta does the work, then a proxy answers 504 (to the reset and
+    // to the read-back alike); and a straggler the ledger has no Okta id for.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = sqlite_ledger(dir.path()).await;
+    let stand = standin(|_| {}).await;
+    let okta = client(&stand);
+    let id = hook_user(&okta, &ledger, "lost@x.io", 90).await;
+    sqlx::query(
+        "INSERT INTO import_users (login, state, path, attempts, run_id, updated_at, imported_at) \
+         VALUES ('no-id@x.io', 'created_hook', 'hook', 1, 'run0', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+    )
+    .execute(ledger.pool())
+    .await
+    .unwrap();
+    stand.set_faults(passbridge::dev_okta::Faults {
+        error_after_rate: 1.0,
+        ..Default::default()
+    });
+    let list = ledger.stragglers(DAY * 60, None).await.unwrap();
+    // Act: the first run cannot learn the outcome; the second, with Okta
+    // answering again, settles it.
+    let first = stragglers::reset(&ledger, &okta, &list, "run1", &Quiet)
+        .await
+        .unwrap();
+    let left = reset_rows(&ledger).await;
+    stand.set_faults(passbridge::dev_okta::Faults::default());
+    let list = ledger.stragglers(DAY * 60, None).await.unwrap();
+    let second = stragglers::reset(&ledger, &okta, &list, "run2", &Quiet)
+        .await
+        .unwrap();
+    // Assert
+    assert_eq!((first.failed, first.no_okta_id), (1, 1), "{first:?}");
+    assert_eq!(left, [("lost@x.io".to_owned(), "pending".to_owned(), 1)]);
+    assert_eq!(second.already_reset, 1, "{second:?}");
+    assert_eq!(emails_to(&stand, &id), 1, "one email, whatever the proxy said");
+    assert_eq!(
+        reset_rows(&ledger).await,
+        [("lost@x.io".to_owned(), "sent".to_owned(), 1)]
+    );
+}
