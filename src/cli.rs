@@ -40,6 +40,9 @@ Examples:
   passbridge import --dry-run && passbridge import --report import.jsonl
   # Register the hook in the Okta org
   passbridge hook register --url https://hook.example.com/hooks/password-import
+  # The end: email the users who never signed in, then retire the hook
+  passbridge stragglers --older-than 60d --reset-password
+  passbridge hook retire --delete
   # Try everything without an Okta org
   passbridge dev okta
   # Shell completion and man page

@@ -3,7 +3,8 @@
 //! It enforces the parts of Okta's contract passbridge relies on: SSWS
 //! authentication, field-by-field validation of user-create bodies, duplicate
 //! logins, `X-Rate-Limit-*` headers and 429s, the Inline Hooks API with its
-//! one-password-import-hook rule, and Okta's side of a sign-in (checking an
+//! one-password-import-hook rule, the `reset_password` lifecycle call (with
+//! the emails it would send kept for tests), and Okta's side of a sign-in (checking an
 //! imported hash itself, or calling the password-import hook exactly as Okta
 //! does and storing the password on `VERIFIED`). Faults (5xx, slow answers)
 //! can be injected. It is not Okta: where Okta's behaviour is undocumented the

@@ -652,7 +652,11 @@ async fn a_reset_whose_answer_is_lost_is_never_sent_twice() {
     assert_eq!((first.failed, first.no_okta_id), (1, 1), "{first:?}");
     assert_eq!(left, [("lost@x.io".to_owned(), "pending".to_owned(), 1)]);
     assert_eq!(second.already_reset, 1, "{second:?}");
-    assert_eq!(emails_to(&stand, &id), 1, "one email, whatever the proxy said");
+    assert_eq!(
+        emails_to(&stand, &id),
+        1,
+        "one email, whatever the proxy said"
+    );
     assert_eq!(
         reset_rows(&ledger).await,
         [("lost@x.io".to_owned(), "sent".to_owned(), 1)]
