@@ -17,13 +17,16 @@ use crate::ledger::{ImportState, Ledger};
 use crate::okta::PASSWORD_IMPORT_HOOK_TYPE;
 
 /// What a retired migration no longer needs: (config key, environment variable).
-const RETIRED_SETTINGS: [(&str, &str); 6] = [
+const RETIRED_SETTINGS: [(&str, &str); 9] = [
     ("hook.secrets", "PASSBRIDGE_HOOK_SECRET"),
+    ("hook.oauth.*", "PASSBRIDGE_HOOK_OAUTH_*"),
     ("legacy.url", "PASSBRIDGE_LEGACY_URL"),
     ("legacy.query", "PASSBRIDGE_LEGACY_QUERY"),
+    ("legacy.write_back", "PASSBRIDGE_LEGACY_WRITE_BACK"),
     ("legacy.scheme", "PASSBRIDGE_LEGACY_SCHEME"),
+    ("legacy.query_timeout", "PASSBRIDGE_LEGACY_QUERY_TIMEOUT"),
+    ("[legacy.params]", "(config file only)"),
     ("import.query", "PASSBRIDGE_IMPORT_QUERY"),
-    ("hook.oauth.*", "PASSBRIDGE_HOOK_OAUTH_*"),
 ];
 
 /// `hook retire` options.
