@@ -15,8 +15,8 @@ use sqlx::{AnyPool, Row};
 
 pub use group_commit::GroupCommit;
 pub use imports::{ImportRecord, ImportResult, ImportState, PendingImport};
-pub use spool::Spool;
 pub use stragglers::{ResetState, Straggler, StragglerCount};
+pub use spool::Spool;
 
 use crate::db::{self, placeholders, DatabaseUrl, DbError, DbKind, PoolSettings};
 
