@@ -18,7 +18,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::ledger::{Ledger, LedgerError, ResetState, Straggler};
+use crate::ledger::stragglers::{ResetState, Straggler};
+use crate::ledger::{Ledger, LedgerError};
 use crate::okta::{ClientStats, OktaClient, OktaError};
 
 /// Okta status of a user whose password was reset (protocol §11).

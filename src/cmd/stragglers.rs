@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use crate::cmd::hook::{okta_client, OrgArgs};
 use crate::config::Settings;
 use crate::db::DatabaseUrl;
-use crate::ledger::{Ledger, ResetState, Straggler};
+use crate::ledger::stragglers::{ResetState, Straggler};
+use crate::ledger::Ledger;
 use crate::stragglers::{self, Age, Quiet, ResetObserver, ResetProgress};
 
 const LONG_ABOUT: &str = "\

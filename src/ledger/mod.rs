@@ -6,7 +6,7 @@ mod group_commit;
 mod imports;
 pub mod sanitise;
 pub mod spool;
-mod stragglers;
+pub mod stragglers;
 mod throttle;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -15,7 +15,6 @@ use sqlx::{AnyPool, Row};
 
 pub use group_commit::GroupCommit;
 pub use imports::{ImportRecord, ImportResult, ImportState, PendingImport};
-pub use stragglers::{ResetState, Straggler, StragglerCount};
 pub use spool::Spool;
 
 use crate::db::{self, placeholders, DatabaseUrl, DbError, DbKind, PoolSettings};

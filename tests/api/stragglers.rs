@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use passbridge::db::DbKind;
 use passbridge::dev_okta::{RateLimit, StandIn};
-use passbridge::ledger::{rfc3339, HookCall, Ledger, Origin, ResetState, StragglerCount};
+use passbridge::ledger::stragglers::{ResetState, Straggler, StragglerCount};
+use passbridge::ledger::{rfc3339, HookCall, Ledger, Origin};
 use passbridge::okta::{CreateUser, OktaClient};
 use passbridge::stragglers::{self, Quiet, ResetOutcome};
 use serde_json::Value;
@@ -124,8 +125,7 @@ async fn the_rule(kind: DbKind) {
     let counts = ledger.straggler_counts(&[7, 30, 60, 90]).await.unwrap();
     let waiting = ledger.waiting_count().await.unwrap();
     // Assert
-    let logins =
-        |l: &[passbridge::ledger::Straggler]| l.iter().map(|s| s.login.clone()).collect::<Vec<_>>();
+    let logins = |l: &[Straggler]| l.iter().map(|s| s.login.clone()).collect::<Vec<_>>();
     assert_eq!(
         logins(&sixty),
         [
