@@ -40,6 +40,9 @@ Examples:
   passbridge import --dry-run && passbridge import --report import.jsonl
   # Register the hook in the Okta org
   passbridge hook register --url https://hook.example.com/hooks/password-import
+  # The end: email the users who never signed in, then retire the hook
+  passbridge stragglers --older-than 60d --reset-password
+  passbridge hook retire --delete
   # Try everything without an Okta org
   passbridge dev okta
   # Shell completion and man page
@@ -128,6 +131,8 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
     /// Inspect and clear the hook's attempt counters.
     #[command(subcommand)]
     Throttle(crate::cmd::throttle::ThrottleCommand),
+    /// List hook users who never signed in; send them Okta's reset-password email.
+    Stragglers(crate::cmd::stragglers::StragglersArgs),
 }
 
 /// The width help is laid out for: the terminal's, but never under 80

@@ -24,5 +24,6 @@ pub mod readiness;
 pub mod server;
 pub mod startup;
 pub mod state;
+pub mod stragglers;
 pub mod telemetry;
 pub mod tls;

@@ -17,11 +17,13 @@ pub enum DevCommand {
     /// Run a local Okta stand-in (users API, inline hooks API, sign-in).
     #[command(
         long_about = "Run a local stand-in for an Okta org: the Users API (create with a hash \
-object or the password-import hook flag, get by login), the Inline Hooks API, and sign-in at \
+object or the password-import hook flag, get by login, reset_password), the Inline Hooks API, \
+and sign-in at \
 POST /api/v1/authn {\"username\",\"password\"}, which checks imported hashes itself or calls \
 the registered password-import hook exactly as Okta does. It enforces the SSWS token, \
 validates bodies field by field, sends X-Rate-Limit-* headers and can answer 429, 5xx or \
-slowly. Inspect a user with GET /__dev/users/{login} (same token). Not Okta: for tests and \
+slowly. Inspect a user with GET /__dev/users/{login}, the reset-password emails it would \
+have sent with GET /__dev/emails (same token). Not Okta: for tests and \
 demos only.",
         after_help = "Example:\n  passbridge dev okta --rate-limit 100/min\n  # then, in another shell, use the printed OKTA_ORG_URL and OKTA_API_TOKEN"
     )]

@@ -159,6 +159,18 @@ without a terminal (scripts, CI) it refuses unless --yes.",
         #[command(flatten)]
         org: OrgArgs,
     },
+    /// End the migration: deactivate (--delete: delete) the hook once no user waits for it.
+    #[command(
+        long_about = "Retire the org's password-import hook at the end of the migration. \
+Refuses (exit 1) while users created with the hook flag are still waiting: not verified at a \
+sign-in, not confirmed by Okta, and not sent a password reset (`passbridge stragglers`); \
+--force retires anyway. Then deactivates the hook (Okta stops calling passbridge), with \
+--delete also deletes it, and prints what can be removed from the legacy store: the table \
+and columns legacy.query reads, how many users no longer need their legacy hash, and the \
+settings and environment variables to drop. Reads the ledger (--ledger-url).",
+        after_help = "Examples:\n  passbridge hook retire\n  passbridge hook retire --delete\n  passbridge hook retire --force --delete"
+    )]
+    Retire(crate::cmd::retire::RetireArgs),
     /// Have Okta call the hook once (POST /api/v1/inlineHooks/{id}/execute).
     #[command(
         long_about = "Have Okta send a sample password-import request to the hook and print \
@@ -184,7 +196,8 @@ impl HookCommand {
             | Self::Activate { org, .. }
             | Self::Deactivate { org, .. }
             | Self::Delete { org, .. }
-            | Self::Test { org, .. } => org,
+            | Self::Test { org, .. }
+            | Self::Retire(crate::cmd::retire::RetireArgs { org, .. }) => org,
         }
     }
 }
@@ -258,6 +271,10 @@ pub async fn run(
     settings: &Settings,
     sources: &Sources,
 ) -> anyhow::Result<ExitCode> {
+    // Retiring needs the ledger, not the hook-registration context.
+    if let HookCommand::Retire(args) = cmd {
+        return crate::cmd::retire::run(args, settings).await;
+    }
     let ctx = HookContext {
         client: okta_client(settings, cmd.org().okta_org.as_ref())?,
         secret: settings.hook.secrets.first().cloned(),
@@ -395,6 +412,9 @@ pub async fn execute(
             writeln!(out, "Deleted hook {id}.")?;
         }
         HookCommand::Test { id, .. } => return test(ctx, out, input, interactive, &id).await,
+        HookCommand::Retire(_) => {
+            bail!("hook retire reads the ledger: run it through `hook::run`")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

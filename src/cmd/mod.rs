@@ -7,7 +7,9 @@ pub mod generate;
 pub mod hash;
 pub mod hook;
 pub mod import;
+pub mod retire;
 pub mod serve;
+pub mod stragglers;
 pub mod throttle;
 
 use std::process::ExitCode;
@@ -58,6 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dev(cmd) => dev::run(cmd, &settings).await,
         Command::Completions { .. } | Command::Man { .. } => Ok(ExitCode::SUCCESS),
         Command::Throttle(cmd) => throttle::run(cmd, &settings).await,
+        Command::Stragglers(args) => stragglers::run(args, &settings).await,
     }
 }
 

@@ -83,6 +83,16 @@ impl ApiError {
         )
     }
 
+    /// 403 `E0000038`: the user's status does not allow the operation.
+    pub(crate) fn wrong_status() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "E0000038",
+            "This operation is not allowed in the user's current status.",
+            Vec::new(),
+        )
+    }
+
     /// 429 `E0000047`.
     pub(crate) fn rate_limited() -> Self {
         Self::new(

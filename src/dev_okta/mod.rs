@@ -3,7 +3,8 @@
 //! It enforces the parts of Okta's contract passbridge relies on: SSWS
 //! authentication, field-by-field validation of user-create bodies, duplicate
 //! logins, `X-Rate-Limit-*` headers and 429s, the Inline Hooks API with its
-//! one-password-import-hook rule, and Okta's side of a sign-in (checking an
+//! one-password-import-hook rule, the `reset_password` lifecycle call (with
+//! the emails it would send kept for tests), and Okta's side of a sign-in (checking an
 //! imported hash itself, or calling the password-import hook exactly as Okta
 //! does and storing the password on `VERIFIED`). Faults (5xx, slow answers)
 //! can be injected. It is not Okta: where Okta's behaviour is undocumented the
@@ -17,6 +18,7 @@ mod authserver;
 mod error;
 mod hooks;
 pub mod keys;
+mod lifecycle;
 mod limits;
 mod state;
 mod users;
@@ -34,6 +36,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use url::Url;
 
+pub use lifecycle::{EmailKind, SentEmail};
 pub use state::{CredentialView, Stats, UserView};
 
 /// Okta's inline-hook timeout (protocol §2.2).
@@ -174,6 +177,11 @@ impl StandIn {
         self.org.hook_views()
     }
 
+    /// Every email sent so far (reset password), oldest first.
+    pub fn emails(&self) -> Vec<SentEmail> {
+        self.org.sent_emails()
+    }
+
     /// Request and fault counters.
     pub fn stats(&self) -> Stats {
         self.org.stats()
@@ -292,6 +300,10 @@ fn router(org: Arc<state::Org>) -> Router {
     let management = Router::new()
         .route("/api/v1/users", post(users::create))
         .route("/api/v1/users/{id}", get(users::get))
+        .route(
+            "/api/v1/users/{id}/lifecycle/reset_password",
+            post(lifecycle::reset_password),
+        )
         .route("/api/v1/inlineHooks", post(hooks::create).get(hooks::list))
         .route(
             "/api/v1/inlineHooks/{id}",
@@ -308,6 +320,7 @@ fn router(org: Arc<state::Org>) -> Router {
         .route("/api/v1/inlineHooks/{id}/execute", post(hooks::execute))
         .route("/__dev/users/{id}", get(users::dev_view))
         .route("/__dev/stats", get(users::dev_stats))
+        .route("/__dev/emails", get(lifecycle::dev_emails))
         .route("/__dev/oauth/rotate-keys", post(authserver::rotate))
         .layer(axum::middleware::from_fn_with_state(
             org.clone(),

@@ -290,6 +290,8 @@ pub(crate) struct Org {
     pub(crate) users: Mutex<Users>,
     pub(crate) hooks: Mutex<Vec<HookRecord>>,
     pub(crate) windows: Mutex<HashMap<String, Window>>,
+    /// Emails "sent" (reset password), for tests to count.
+    pub(crate) emails: Mutex<Vec<super::lifecycle::SentEmail>>,
     pub(crate) counters: Counters,
     /// Client for calls to the password-import hook: Okta's timeout, no redirects.
     pub(crate) hook_http: reqwest::Client,
@@ -324,6 +326,7 @@ impl Org {
             users: Mutex::new(Users::default()),
             hooks: Mutex::new(Vec::new()),
             windows: Mutex::new(HashMap::new()),
+            emails: Mutex::new(Vec::new()),
             counters: Counters::default(),
             hook_http,
         })

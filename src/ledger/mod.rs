@@ -6,6 +6,7 @@ mod group_commit;
 mod imports;
 pub mod sanitise;
 pub mod spool;
+pub mod stragglers;
 mod throttle;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -170,10 +171,18 @@ pub fn now_rfc3339() -> String {
     };
     let at =
         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(stamp) * 1_000).unwrap_or(now);
+    rfc3339(at)
+}
+
+/// `at` (UTC) in the ledger's timestamp format, the one [`now_rfc3339`]
+/// writes: compared as text, such stamps sort as times.
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
     let fmt = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
-    at.format(&fmt).unwrap_or_default()
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&fmt)
+        .unwrap_or_default()
 }
 
 /// Hook-call rows per insert statement (ten binds a row: well under every

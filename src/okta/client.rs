@@ -527,6 +527,16 @@ impl OktaClient {
         })
     }
 
+    /// The same client (same connection pool, pacer and counters) that
+    /// never repeats a request after a 5xx or a network failure: for calls
+    /// that are not idempotent, whose caller checks the outcome instead.
+    /// 429s are still waited out (Okta did nothing).
+    pub fn without_retries(&self) -> Self {
+        let mut client = self.clone();
+        client.policy.max_retries = 0;
+        client
+    }
+
     /// The org URL this client talks to.
     pub fn org_url(&self) -> &Url {
         &self.base

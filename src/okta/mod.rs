@@ -35,6 +35,8 @@ pub mod buckets {
     pub const USERS_CREATE: &str = super::users::BUCKET_CREATE;
     /// `GET /api/v1/users/{idOrLogin}`.
     pub const USERS_GET: &str = super::users::BUCKET_GET;
+    /// `POST /api/v1/users/{id}/lifecycle/…` (reset_password).
+    pub const USERS_LIFECYCLE: &str = super::users::BUCKET_LIFECYCLE;
     /// `/api/v1/inlineHooks…`.
     pub const INLINE_HOOKS: &str = super::hooks::BUCKET_HOOKS;
 }

@@ -19,6 +19,9 @@ use crate::hash::{OktaDigest, OktaHash, OktaPbkdf2Digest, SaltOrder};
 pub(crate) const BUCKET_CREATE: &str = "users.create";
 /// Rate-limit bucket of `GET /api/v1/users/{idOrLogin}`.
 pub(crate) const BUCKET_GET: &str = "users.get";
+/// Rate-limit bucket of `POST /api/v1/users/{id}/lifecycle/…` (Okta counts
+/// these with the other `POST /api/v1/users/{id}` calls).
+pub(crate) const BUCKET_LIFECYCLE: &str = "users.lifecycle";
 
 /// A user's profile: the base attributes by name, any other attribute in `extra`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -329,6 +332,28 @@ impl OktaClient {
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// `POST /api/v1/users/{id}/lifecycle/reset_password?sendEmail=true`:
+    /// Okta emails the user a reset link and moves them to `RECOVERY` (after
+    /// which the password-import hook no longer fires for them). Only the
+    /// emailing form is offered: with `sendEmail=false` Okta returns the link
+    /// itself, a credential passbridge has no business holding.
+    ///
+    /// Not idempotent (each call sends an email): callers that must not
+    /// send twice use a client without 5xx/network retries
+    /// ([`OktaClient::without_retries`]) and look the user up when the
+    /// outcome is unknown. 429s are still waited out: Okta did nothing.
+    ///
+    /// # Errors
+    /// 404 `E0000007` for an unknown user, 403 for a user whose status
+    /// forbids it, or a transport failure.
+    pub async fn send_reset_password_email(&self, id: &str) -> Result<()> {
+        let mut url = self.url(&["users", id, "lifecycle", "reset_password"]);
+        url.query_pairs_mut().append_pair("sendEmail", "true");
+        self.send::<()>(BUCKET_LIFECYCLE, Method::POST, url, None)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -27,5 +27,6 @@ mod replay;
 mod requests;
 mod runbook;
 mod runtime;
+mod stragglers;
 mod throttle;
 mod tls;

@@ -104,7 +104,10 @@ impl Local {
             .replace(
                 "<id>",
                 "\"$(passbridge hook list --json | jq -r '.[0].id')\"",
-            );
+            )
+            // The users were imported seconds ago: every hook user who has
+            // not signed in is a straggler here.
+            .replace("--older-than 60d", "--older-than 0d");
         // The stand-in's and the demo's default ports are the README's; give
         // them this test's free ones.
         if line.starts_with("passbridge dev okta") {
@@ -407,6 +410,21 @@ async fn readme_migration_runbook_runs_as_written() {
     assert!(
         stdout.contains("Verdict for alice@example.com: VERIFIED"),
         "hook test printed the hook's answer\n{stdout}"
+    );
+    // The end: the three hook users (a `hook test` sign-in does not count)
+    // were listed, emailed once each, and the hook retired.
+    let listed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("stragglers.json")).unwrap())
+            .unwrap();
+    assert_eq!(listed["count"], 3, "{listed}");
+    assert!(
+        stdout.contains("would send Okta's reset-password email to 3 users"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("3 emails sent"), "{stdout}");
+    assert!(
+        stdout.contains("Deleted the password-import hook"),
+        "{stdout}"
     );
 }
 
