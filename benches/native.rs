@@ -10,6 +10,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use passbridge::hash::lanes::with_lanes;
 use passbridge::hash::{Hints, Limits, StoredHash, Verdict};
 use secrecy::SecretString;
 
@@ -90,5 +91,21 @@ fn main() {
             "{name}\tpassbridge\t{ms:.6}\t{}",
             if ok { "ok" } else { "MISMATCH" }
         );
+        let lanes = parsed.lanes();
+        if lanes > 1 {
+            // The same hash with its lanes side by side, one thread each, as
+            // the verifier runs it when slots are idle (bench.c's
+            // "p threads" row is its native reference).
+            let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(lanes).build() else {
+                continue;
+            };
+            let pool = std::sync::Arc::new(pool);
+            let ms = time_ms(|| {
+                with_lanes(&pool, || {
+                    let _ = black_box(parsed.verify(black_box(&password), &limits));
+                });
+            });
+            println!("{name}, {lanes} threads\tpassbridge\t{ms:.6}\tok");
+        }
     }
 }

@@ -98,7 +98,7 @@ hash_speed() {
 import statistics, sys
 from collections import defaultdict
 raw, vectors = sys.argv[1], sys.argv[2]
-order = [line.split("\t")[0] for line in open(vectors) if line.strip()]
+names = [line.split("\t")[0] for line in open(vectors) if line.strip()]
 times = defaultdict(lambda: defaultdict(list))   # name -> impl -> [ms per round]
 bad = set()
 for line in open(raw):
@@ -106,6 +106,11 @@ for line in open(raw):
     if ok != "ok":
         bad.add((name, impl))
     times[name][impl].append(float(ms))
+# Each vector, then its variants ("..., 4 threads": the lanes side by side).
+order = []
+for name in names:
+    order.append(name)
+    order.extend(sorted(k for k in times if k.startswith(name + ", ")))
 def fmt(v):
     return f"{v:.6f}" if v < 0.01 else f"{v:.4f}" if v < 1 else f"{v:.2f}" if v < 100 else f"{v:.1f}"
 def cell(v):

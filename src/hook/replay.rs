@@ -8,7 +8,7 @@
 //! and kept only in this process's memory: nothing derived from a password
 //! ever reaches a database, and the MACs are worthless after a restart.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,43 @@ struct Entry<T> {
 
 struct Inner<T> {
     entries: HashMap<String, Entry<T>>,
+    /// Every entry made, oldest first (`eventId`, generation), so expired
+    /// ones leave from the front: O(1) a call, where a scan of the whole
+    /// map under the lock made each call of a flood of fresh `eventId`s
+    /// cost `capacity` clock reads.
+    order: VecDeque<(Instant, String, u64)>,
     next_generation: u64,
+}
+
+impl<T> Inner<T> {
+    /// Forgets the entries made `window` or longer before `now`.
+    fn expire(&mut self, now: Instant, window: Duration) {
+        while let Some((at, _, _)) = self.order.front() {
+            if now.saturating_duration_since(*at) < window {
+                break;
+            }
+            if let Some((_, event_id, generation)) = self.order.pop_front() {
+                if self
+                    .entries
+                    .get(&event_id)
+                    .is_some_and(|e| e.generation == generation)
+                {
+                    self.entries.remove(&event_id);
+                }
+            }
+        }
+    }
+
+    /// Drops the order's records of entries already forgotten (cancelled
+    /// leaders), once they outnumber the live ones: the queue stays within
+    /// twice the capacity, at an amortised O(1) a call.
+    fn compact(&mut self, capacity: usize) {
+        if self.order.len() >= capacity.saturating_mul(2).max(16) {
+            let entries = &self.entries;
+            self.order
+                .retain(|(_, id, g)| entries.get(id).is_some_and(|e| e.generation == *g));
+        }
+    }
 }
 
 /// Remembered answers by `eventId`.
@@ -114,6 +150,7 @@ impl<T: Clone> ReplayCache<T> {
             capacity,
             inner: Mutex::new(Inner {
                 entries: HashMap::new(),
+                order: VecDeque::new(),
                 next_generation: 0,
             }),
         }
@@ -152,8 +189,10 @@ impl<T: Clone> ReplayCache<T> {
         let Ok(mut inner) = self.inner.lock() else {
             return Replay::Bypass;
         };
+        let now = Instant::now();
+        inner.expire(now, self.window);
         if let Some(entry) = inner.entries.get(event_id) {
-            if entry.at.elapsed() < self.window {
+            if now.saturating_duration_since(entry.at) < self.window {
                 if !bool::from(entry.tag.ct_eq(&tag)) {
                     return Replay::Bypass;
                 }
@@ -166,12 +205,9 @@ impl<T: Clone> ReplayCache<T> {
             inner.entries.remove(event_id);
         }
         if inner.entries.len() >= self.capacity {
-            let window = self.window;
-            inner.entries.retain(|_, e| e.at.elapsed() < window);
-            if inner.entries.len() >= self.capacity {
-                return Replay::Bypass;
-            }
+            return Replay::Bypass;
         }
+        inner.compact(self.capacity);
         let generation = inner.next_generation;
         inner.next_generation += 1;
         let (tx, rx) = watch::channel(None);
@@ -179,11 +215,14 @@ impl<T: Clone> ReplayCache<T> {
             event_id.to_owned(),
             Entry {
                 tag,
-                at: Instant::now(),
+                at: now,
                 generation,
                 answer: rx,
             },
         );
+        inner
+            .order
+            .push_back((now, event_id.to_owned(), generation));
         Replay::Lead(Leader {
             cache: Arc::clone(self),
             event_id: event_id.to_owned(),
@@ -288,6 +327,33 @@ mod tests {
         assert!(matches!(
             off.begin(Some("a"), "u", &pw("p")),
             Replay::Bypass
+        ));
+    }
+
+    #[test]
+    fn a_flood_of_fresh_event_ids_keeps_the_bookkeeping_bounded() {
+        let c = cache(Duration::from_secs(60), 4);
+        // Cancelled leaders (dropped unfinished) free their place at once;
+        // their records in the order must not pile up.
+        for i in 0..1_000 {
+            let lead = c.begin(Some(&format!("e{i}")), "u", &pw("p"));
+            assert!(matches!(lead, Replay::Lead(_)), "call {i} leads");
+        }
+        assert!(c.is_empty());
+        assert!(c.inner.lock().unwrap().order.len() <= 16);
+        // Answered ones stay until the window ends; past the capacity, calls
+        // are decided as usual rather than remembered.
+        for i in 0..10 {
+            match c.begin(Some(&format!("kept{i}")), "u", &pw("p")) {
+                Replay::Lead(l) => l.finish(i),
+                Replay::Bypass => assert!(i >= 4, "call {i} bypassed before the cache was full"),
+                _ => panic!("fresh ids lead or bypass"),
+            }
+        }
+        assert_eq!(c.len(), 4);
+        assert!(matches!(
+            c.begin(Some("kept3"), "u", &pw("p")),
+            Replay::Answered(3)
         ));
     }
 
