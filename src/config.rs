@@ -86,6 +86,14 @@ pub struct Settings {
     pub tls_key: Option<PathBuf>,
     /// Serve the admin listener over HTTPS too (with the same certificate).
     pub admin_tls: bool,
+    /// Bearer token for `GET /admin` and `/admin/status.json`
+    /// (`PASSBRIDGE_ADMIN_TOKEN`); without one they answer loopback peers only.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret_redacted",
+        deserialize_with = "deserialize_secret"
+    )]
+    pub admin_token: Option<SecretString>,
     /// How often the certificate files are checked for a change (SIGHUP
     /// reloads at once).
     #[serde(with = "humantime_serde")]
@@ -116,6 +124,7 @@ impl Default for Settings {
             tls_cert: None,
             tls_key: None,
             admin_tls: false,
+            admin_token: None,
             tls_reload_interval: Duration::from_secs(5),
             http: HttpSettings::default(),
             legacy: LegacySettings::default(),
@@ -128,6 +137,9 @@ impl Default for Settings {
         }
     }
 }
+
+/// Shortest admin token `serve` accepts (a guessable one would open `/admin`).
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 
 /// Connection timeouts and caps: every peer is bounded in time and number,
 /// so idle or dripping connections cannot hold the service.
@@ -804,6 +816,14 @@ const ENV_VARS: &[EnvVar] = &[
         },
     },
     EnvVar {
+        name: "PASSBRIDGE_ADMIN_TOKEN",
+        apply: |s, v| {
+            let v = v.trim();
+            s.admin_token = (!v.is_empty()).then(|| SecretString::from(v.to_owned()));
+            Ok(())
+        },
+    },
+    EnvVar {
         name: "PASSBRIDGE_TLS_RELOAD_INTERVAL",
         apply: |s, v| {
             s.tls_reload_interval = parse_duration(v)?;
@@ -1041,6 +1061,7 @@ const OTHER_KNOWN_VARS: &[&str] = &[
     "PASSBRIDGE_CONFIG",
     "PASSBRIDGE_TEST_PG_URL",
     "PASSBRIDGE_TEST_MYSQL_URL",
+    "PASSBRIDGE_TEST_CHROMIUM",
     "PASSBRIDGE_HASHCORPUS",
     "PASSBRIDGE_DEV_OKTA_TOKEN",
     // Read by build.rs (the commit `--version` shows), not at run time.
@@ -1212,6 +1233,16 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "hook.secrets",
                 message: "a hook secret is shorter than 16 characters; use a long random value (e.g. `openssl rand -base64 32`)".into(),
+            });
+        }
+        if self
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().len() < MIN_ADMIN_TOKEN_CHARS)
+        {
+            return Err(ConfigError::Invalid {
+                key: "admin_token",
+                message: format!("PASSBRIDGE_ADMIN_TOKEN is shorter than {MIN_ADMIN_TOKEN_CHARS} characters; use a long random value (e.g. `openssl rand -base64 32`)"),
             });
         }
         if self.hook.header.is_empty()

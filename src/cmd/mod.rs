@@ -8,6 +8,7 @@ pub mod hash;
 pub mod hook;
 pub mod import;
 pub mod serve;
+pub mod status;
 pub mod throttle;
 
 use std::process::ExitCode;
@@ -58,6 +59,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dev(cmd) => dev::run(cmd, &settings).await,
         Command::Completions { .. } | Command::Man { .. } => Ok(ExitCode::SUCCESS),
         Command::Throttle(cmd) => throttle::run(cmd, &settings).await,
+        Command::Status(args) => status::run(args, &settings).await,
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod group_commit;
 mod imports;
+pub mod progress;
 pub mod sanitise;
 pub mod spool;
 mod throttle;
@@ -14,6 +15,7 @@ use sqlx::{AnyPool, Row};
 
 pub use group_commit::GroupCommit;
 pub use imports::{ImportRecord, ImportResult, ImportState, PendingImport};
+pub use progress::{ImportRun, Progress};
 pub use spool::Spool;
 
 use crate::db::{self, placeholders, DatabaseUrl, DbError, DbKind, PoolSettings};
@@ -159,10 +161,18 @@ pub fn now_rfc3339() -> String {
     };
     let at =
         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(stamp) * 1_000).unwrap_or(now);
+    rfc3339(at)
+}
+
+/// `at` in the ledger's timestamp format (RFC 3339 UTC, microseconds), the
+/// one text form every ledger time column holds, so times compare as text.
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
     let fmt = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
-    at.format(&fmt).unwrap_or_default()
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&fmt)
+        .unwrap_or_default()
 }
 
 /// `sql` (the hook-call insert) bound to `row`. Caller-controlled fields

@@ -5,6 +5,7 @@
 mod admission;
 mod audit;
 mod cli;
+mod dashboard;
 mod fuzz_regressions;
 mod hash_cli;
 mod hash_properties;
@@ -26,5 +27,6 @@ mod replay;
 mod requests;
 mod runbook;
 mod runtime;
+mod status;
 mod throttle;
 mod tls;
