@@ -112,16 +112,14 @@ pub fn report(p: &Progress) -> String {
         .collect();
     section(&mut out, "Stragglers", &stragglers);
     let r = &p.rate;
+    let window = format!("verified, last {} days", r.window_days);
     section(
         &mut out,
         "Rate",
         &[
             (
-                "verified in the last days",
-                format!(
-                    "{} in {} days ({:.1}/day)",
-                    r.verified_in_window, r.window_days, r.verified_per_day
-                ),
+                window.as_str(),
+                format!("{} ({:.1}/day)", r.verified_in_window, r.verified_per_day),
             ),
             (
                 "estimated completion",

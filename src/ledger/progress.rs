@@ -31,14 +31,20 @@ pub const VERDICT_HOURS: i64 = 24;
 /// Longest time all the progress queries together may take.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Hook users verified by an Okta sign-in, one row per lower-cased login
-/// (only `origin = 'okta'` calls, as the view counts them).
-const VERIFIED: &str =
-    "(SELECT LOWER(username) AS login, MIN(first_verified_at) AS first_verified_at \
-     FROM migrated_users GROUP BY LOWER(username))";
-/// Logins Okta confirmed it stored the password of.
-const CONFIRMED: &str =
-    "(SELECT LOWER(login) AS login FROM okta_confirmations WHERE state = 'confirmed')";
+/// One row per lower-cased login: its import (scheme, state, imported_at),
+/// whether the hook verified it at an Okta sign-in (`migrated_users`, which
+/// counts only `origin = 'okta'` calls) and when first, and whether Okta
+/// confirmed it. A UNION grouped by login, not a join on `LOWER(...)`: that
+/// join cannot use an index and goes quadratic on SQLite, where sorting
+/// the three inputs once stays O(n log n) on every engine.
+const PER_USER: &str = "(SELECT login, MAX(scheme) AS scheme, MAX(state) AS state, \
+     MAX(imported_at) AS imported_at, MAX(verified) AS verified, MIN(verified_at) AS verified_at, \
+     MAX(confirmed) AS confirmed FROM (\
+     SELECT login, scheme, state, imported_at, 0 AS verified, NULL AS verified_at, 0 AS confirmed \
+     FROM import_users \
+     UNION ALL SELECT LOWER(username), NULL, NULL, NULL, 1, first_verified_at, 0 FROM migrated_users \
+     UNION ALL SELECT LOWER(login), NULL, NULL, NULL, 0, NULL, 1 FROM okta_confirmations \
+     WHERE state = 'confirmed') r GROUP BY login) u";
 
 /// Where the import stands (table `import_users`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -303,25 +309,23 @@ impl Ledger {
             .iter()
             .map(|d| {
                 format!(
-                    ", COUNT(CASE WHEN i.state = 'created_hook' AND v.login IS NULL \
-                     AND i.imported_at < ? THEN 1 END) AS older_{d}"
+                    ", COUNT(CASE WHEN u.state = 'created_hook' AND u.verified = 0 \
+                     AND u.imported_at < ? THEN 1 END) AS older_{d}"
                 )
             })
             .collect();
         let sql = self.sql(&format!(
-            "SELECT i.scheme AS scheme, COUNT(*) AS seen, \
-             COUNT(CASE WHEN i.state = 'created_native' THEN 1 END) AS native, \
-             COUNT(CASE WHEN i.state = 'created_hook' THEN 1 END) AS hook, \
-             COUNT(CASE WHEN i.state = 'failed' THEN 1 END) AS failed, \
-             COUNT(CASE WHEN i.state = 'pending' THEN 1 END) AS pending, \
-             COUNT(CASE WHEN i.state = 'skipped' THEN 1 END) AS skipped, \
-             COUNT(CASE WHEN i.state = 'created_hook' AND v.login IS NOT NULL THEN 1 END) AS verified, \
-             COUNT(CASE WHEN i.state = 'created_hook' AND c.login IS NOT NULL THEN 1 END) AS confirmed, \
-             COUNT(CASE WHEN i.state = 'created_hook' AND v.login IS NOT NULL AND c.login IS NULL THEN 1 END) AS awaiting \
+            "SELECT u.scheme AS scheme, COUNT(*) AS seen, \
+             COUNT(CASE WHEN u.state = 'created_native' THEN 1 END) AS native, \
+             COUNT(CASE WHEN u.state = 'created_hook' THEN 1 END) AS hook, \
+             COUNT(CASE WHEN u.state = 'failed' THEN 1 END) AS failed, \
+             COUNT(CASE WHEN u.state = 'pending' THEN 1 END) AS pending, \
+             COUNT(CASE WHEN u.state = 'skipped' THEN 1 END) AS skipped, \
+             COUNT(CASE WHEN u.state = 'created_hook' AND u.verified = 1 THEN 1 END) AS verified, \
+             COUNT(CASE WHEN u.state = 'created_hook' AND u.confirmed = 1 THEN 1 END) AS confirmed, \
+             COUNT(CASE WHEN u.state = 'created_hook' AND u.verified = 1 AND u.confirmed = 0 THEN 1 END) AS awaiting \
              {straggler_cols} \
-             FROM import_users i LEFT JOIN {VERIFIED} v ON v.login = i.login \
-             LEFT JOIN {CONFIRMED} c ON c.login = i.login \
-             GROUP BY i.scheme"
+             FROM {PER_USER} WHERE u.state IS NOT NULL GROUP BY u.scheme"
         ));
         let mut query = sqlx::query(&sql);
         for d in STRAGGLER_DAYS {
@@ -372,8 +376,8 @@ impl Ledger {
     /// Hook-imported users first verified at or after `since`.
     async fn verified_since(&self, since: &str) -> Result<i64, LedgerError> {
         let sql = self.sql(&format!(
-            "SELECT COUNT(*) AS n FROM import_users i JOIN {VERIFIED} v ON v.login = i.login \
-             WHERE i.state = 'created_hook' AND v.first_verified_at >= ?"
+            "SELECT COUNT(*) AS n FROM {PER_USER} \
+             WHERE u.state = 'created_hook' AND u.verified_at >= ?"
         ));
         let row = sqlx::query(&sql)
             .bind(since.to_owned())
@@ -402,10 +406,9 @@ impl Ledger {
         ))
         .await?;
         let verified = per_day(self.sql(&format!(
-            "SELECT SUBSTR(v.first_verified_at, 1, 10) AS day, COUNT(*) AS n \
-             FROM import_users i JOIN {VERIFIED} v ON v.login = i.login \
-             WHERE i.state = 'created_hook' AND v.first_verified_at >= ? \
-             GROUP BY SUBSTR(v.first_verified_at, 1, 10)"
+            "SELECT SUBSTR(u.verified_at, 1, 10) AS day, COUNT(*) AS n FROM {PER_USER} \
+             WHERE u.state = 'created_hook' AND u.verified_at >= ? \
+             GROUP BY SUBSTR(u.verified_at, 1, 10)"
         )))
         .await?;
         let mut days: Vec<Day> = (0..HISTORY_DAYS)
