@@ -31,8 +31,9 @@ use crate::metrics::Metrics;
 use crate::server::PeerAddr;
 use crate::state::AppState;
 
-/// How long computed figures are served before the ledger is asked again
-/// (a failure is remembered as long, so a down ledger is not hammered either).
+/// The shortest time computed figures are served before the ledger is asked
+/// again (a failure is remembered as long, so a down ledger is not hammered
+/// either); longer when the computation is slow, see [`ttl_after`].
 pub const PROGRESS_TTL: Duration = Duration::from_secs(5);
 /// How often the background task refreshes the `/metrics` gauges.
 pub const GAUGE_REFRESH: Duration = Duration::from_secs(15);
@@ -116,7 +117,21 @@ impl AdminAccess {
 pub struct ProgressCache {
     ledger: Ledger,
     metrics: Arc<Metrics>,
-    slot: tokio::sync::Mutex<Option<(Instant, Result<Arc<Progress>, String>)>>,
+    slot: tokio::sync::Mutex<Option<Cached>>,
+}
+
+/// A computation's result, with how long it stays served.
+struct Cached {
+    at: Instant,
+    ttl: Duration,
+    result: Result<Arc<Progress>, String>,
+}
+
+/// At least [`PROGRESS_TTL`], and ten times what the computation took: the
+/// ledger spends at most a tenth of its time on these figures, however
+/// large the migration.
+fn ttl_after(took: Duration) -> Duration {
+    PROGRESS_TTL.max(took.saturating_mul(10))
 }
 
 impl ProgressCache {
@@ -137,11 +152,12 @@ impl ProgressCache {
     /// text is the error's, which names no secret.
     pub async fn get(&self) -> Result<Arc<Progress>, String> {
         let mut slot = self.slot.lock().await;
-        if let Some((at, cached)) = slot.as_ref() {
-            if at.elapsed() < PROGRESS_TTL {
-                return cached.clone();
+        if let Some(cached) = slot.as_ref() {
+            if cached.at.elapsed() < cached.ttl {
+                return cached.result.clone();
             }
         }
+        let started = Instant::now();
         let fresh = self.ledger.progress().await.map(Arc::new);
         let fresh = match fresh {
             Ok(p) => {
@@ -154,7 +170,11 @@ impl ProgressCache {
                 Err(describe(&e))
             }
         };
-        *slot = Some((Instant::now(), fresh.clone()));
+        *slot = Some(Cached {
+            at: Instant::now(),
+            ttl: ttl_after(started.elapsed()),
+            result: fresh.clone(),
+        });
         fresh
     }
 
@@ -310,6 +330,12 @@ mod tests {
 
     fn peer(addr: &str) -> Option<PeerAddr> {
         addr.parse().ok().map(PeerAddr)
+    }
+
+    #[test]
+    fn slow_figures_are_kept_longer() {
+        assert_eq!(ttl_after(Duration::from_millis(20)), PROGRESS_TTL);
+        assert_eq!(ttl_after(Duration::from_secs(2)), Duration::from_secs(20));
     }
 
     #[test]
