@@ -1418,6 +1418,29 @@ mod tests {
     }
 
     #[test]
+    fn a_short_admin_token_is_refused() {
+        let base = [
+            ("PASSBRIDGE_LEGACY_URL", "sqlite://users.db"),
+            (
+                "PASSBRIDGE_LEGACY_QUERY",
+                "SELECT password_hash FROM users WHERE email = ?",
+            ),
+            ("PASSBRIDGE_HOOK_SECRET", "a-long-enough-hook-secret"),
+        ];
+        let with = |token: &str| {
+            let mut vars = base.to_vec();
+            vars.push(("PASSBRIDGE_ADMIN_TOKEN", token));
+            load(None, &env(&vars)).unwrap().0
+        };
+        let short = with("too-short").validate_for_serve().unwrap_err();
+        assert!(short.to_string().contains("admin_token"), "{short}");
+        let long = with("0123456789abcdef");
+        assert!(long.validate_for_serve().is_ok());
+        assert!(!long.to_redacted_toml().contains("0123456789abcdef"));
+        assert!(with("").admin_token.is_none(), "empty means unset");
+    }
+
+    #[test]
     fn the_example_file_matches_the_settings() {
         let example: Settings = toml::from_str(include_str!("../passbridge.example.toml")).unwrap();
         assert_eq!(example.hook.header, "Authorization");

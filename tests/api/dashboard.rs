@@ -315,3 +315,36 @@ async fn dashboard_renders_in_headless_chromium() {
     }
     app.shutdown().await.unwrap();
 }
+
+#[test]
+fn the_grafana_board_uses_only_metrics_we_export() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let board: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("deploy/grafana/passbridge.json")).unwrap(),
+    )
+    .unwrap();
+    let exported = passbridge::metrics::Metrics::new().render();
+    let mut used = Vec::new();
+    for panel in board["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let mut rest = expr;
+            while let Some(at) = rest.find("passbridge_") {
+                let name: String = rest[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                rest = &rest[at + name.len()..];
+                used.push(name);
+            }
+        }
+    }
+    assert!(used.len() > 10, "{used:?}");
+    for name in used {
+        let gauge = exported.contains(&format!("# TYPE {name} "));
+        let counter = name
+            .strip_suffix("_total")
+            .is_some_and(|family| exported.contains(&format!("# TYPE {family} counter")));
+        assert!(gauge || counter, "{name} is not a passbridge metric");
+    }
+}
