@@ -726,6 +726,31 @@ async fn strict_rate_limit_and_injected_5xx_lose_nobody() {
     assert!(run.resets_at.is_some());
 }
 
+#[tokio::test]
+async fn an_unwritable_run_report_does_not_stop_the_import() {
+    // Arrange: the ledger has lost its import_runs table.
+    let db = TestDb::create(DbKind::Sqlite).await.unwrap();
+    let users = seed(&db, 30).await;
+    let app = hook_service(db).await;
+    sqlx::query("DROP TABLE import_runs")
+        .execute(app.ledger().pool())
+        .await
+        .unwrap();
+    let stand = standin(|_| {}).await;
+    let okta = client(&stand);
+    // Act
+    let summary = run_import(&app, &okta, &options(), &Silent).await;
+    // Assert: every user imported and recorded; only the position is missing.
+    let (native, hook) = expected_counts(&users);
+    assert_eq!(
+        (summary.created_native, summary.created_hook, summary.failed),
+        (native, hook, 0)
+    );
+    let counts = app.ledger().import_counts().await.unwrap();
+    assert_eq!(counts.get(&ImportState::CreatedHook), Some(&(hook as i64)));
+    assert!(crate::helpers::captured_logs().contains("cannot record the import run's position"));
+}
+
 // --- dry run, cohorts, CSV ------------------------------------------------------
 
 #[tokio::test]
