@@ -129,6 +129,23 @@ pub fn report(p: &Progress) -> String {
             ),
         ],
     );
+    // The last week of the burn-down, newest first.
+    let days: Vec<(&str, String)> = p
+        .daily
+        .iter()
+        .rev()
+        .take(usize::try_from(r.window_days).unwrap_or(0))
+        .map(|d| {
+            (
+                d.day.as_str(),
+                format!(
+                    "{} verified, {} imported via hook, {} still to migrate",
+                    d.verified, d.imported_hook, d.remaining
+                ),
+            )
+        })
+        .collect();
+    section(&mut out, "Per day", &days);
     match &p.rate_limit {
         Some(run) => {
             let window = match (run.remaining, run.limit) {
