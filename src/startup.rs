@@ -234,16 +234,15 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .with_context(|| format!("ledger database {ledger_url} (set PASSBRIDGE_LEDGER_URL)"))?;
     let auth = HookAuth::from_settings(&settings.hook).context("hook authentication")?;
     let metrics = Metrics::new();
-    let spool = Spool::open(settings.spool_dir(), Arc::clone(&metrics));
-    spool.spawn_replayer(ledger.clone(), legacy.clone());
-    let verifier = Verifier::new(&settings, Arc::clone(&metrics))?;
     let admin = Arc::new(crate::admin::Admin::new(
         settings.admin_token.as_ref(),
         ledger.clone(),
         Arc::clone(&metrics),
     ));
+    let spool = Spool::open(settings.spool_dir(), Arc::clone(&metrics));
+    spool.spawn_replayer(ledger.clone(), legacy.clone());
+    let verifier = Verifier::new(&settings, Arc::clone(&metrics))?;
     Ok(AppState {
-        admin,
         verifier,
         throttle: Arc::new(Throttle::new(
             ledger.clone(),
@@ -258,6 +257,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         auth: Arc::new(auth),
         metrics,
         readiness: Readiness::new(),
+        admin,
     })
 }
 
