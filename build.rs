@@ -22,6 +22,18 @@ fn main() {
     println!("cargo:rustc-env=PB_BUILD_INFO_COMMIT={commit}");
     println!("cargo:rustc-env=PB_BUILD_INFO_DATE={}", build_date());
     test_database_cfgs();
+    test_chromium_cfg();
+}
+
+/// The headless-browser test of `/admin` is marked ignored (naming the
+/// variable) unless `PASSBRIDGE_TEST_CHROMIUM` names the browser, the way
+/// the server tests are (CI sets it and fails on a skipped one).
+fn test_chromium_cfg() {
+    println!("cargo::rerun-if-env-changed=PASSBRIDGE_TEST_CHROMIUM");
+    println!("cargo::rustc-check-cfg=cfg(passbridge_test_chromium)");
+    if std::env::var_os("PASSBRIDGE_TEST_CHROMIUM").is_some_and(|v| !v.is_empty()) {
+        println!("cargo::rustc-cfg=passbridge_test_chromium");
+    }
 }
 
 /// The PostgreSQL and MariaDB variants of the integration tests (and the

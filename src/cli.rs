@@ -38,6 +38,8 @@ Examples:
   passbridge hash audit --query 'SELECT id, password_hash FROM users'
   # Plan, then run, the import into Okta
   passbridge import --dry-run && passbridge import --report import.jsonl
+  # Watch the migration (add --json for scripts)
+  passbridge status
   # Register the hook in the Okta org
   passbridge hook register --url https://hook.example.com/hooks/password-import
   # The end: email the users who never signed in, then retire the hook
@@ -133,6 +135,9 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
     Throttle(crate::cmd::throttle::ThrottleCommand),
     /// List hook users who never signed in; send them Okta's reset-password email.
     Stragglers(crate::cmd::stragglers::StragglersArgs),
+    /// Show the migration's progress: imports, verifications, stragglers, rate, ETA.
+    #[command(after_help = crate::cmd::status::EXAMPLES)]
+    Status(crate::cmd::status::StatusArgs),
 }
 
 /// The width help is laid out for: the terminal's, but never under 80

@@ -86,6 +86,14 @@ pub struct Settings {
     pub tls_key: Option<PathBuf>,
     /// Serve the admin listener over HTTPS too (with the same certificate).
     pub admin_tls: bool,
+    /// Bearer token for `GET /admin` and `/admin/status.json`
+    /// (`PASSBRIDGE_ADMIN_TOKEN`); without one they answer loopback peers only.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secret_redacted",
+        deserialize_with = "deserialize_secret"
+    )]
+    pub admin_token: Option<SecretString>,
     /// How often the certificate files are checked for a change (SIGHUP
     /// reloads at once).
     #[serde(with = "humantime_serde")]
@@ -116,6 +124,7 @@ impl Default for Settings {
             tls_cert: None,
             tls_key: None,
             admin_tls: false,
+            admin_token: None,
             tls_reload_interval: Duration::from_secs(5),
             http: HttpSettings::default(),
             legacy: LegacySettings::default(),
@@ -128,6 +137,9 @@ impl Default for Settings {
         }
     }
 }
+
+/// Shortest admin token `serve` accepts (a guessable one would open `/admin`).
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 
 /// Connection timeouts and caps: every peer is bounded in time and number,
 /// so idle or dripping connections cannot hold the service.
@@ -804,6 +816,14 @@ const ENV_VARS: &[EnvVar] = &[
         },
     },
     EnvVar {
+        name: "PASSBRIDGE_ADMIN_TOKEN",
+        apply: |s, v| {
+            let v = v.trim();
+            s.admin_token = (!v.is_empty()).then(|| SecretString::from(v.to_owned()));
+            Ok(())
+        },
+    },
+    EnvVar {
         name: "PASSBRIDGE_TLS_RELOAD_INTERVAL",
         apply: |s, v| {
             s.tls_reload_interval = parse_duration(v)?;
@@ -1041,6 +1061,7 @@ const OTHER_KNOWN_VARS: &[&str] = &[
     "PASSBRIDGE_CONFIG",
     "PASSBRIDGE_TEST_PG_URL",
     "PASSBRIDGE_TEST_MYSQL_URL",
+    "PASSBRIDGE_TEST_CHROMIUM",
     "PASSBRIDGE_HASHCORPUS",
     "PASSBRIDGE_DEV_OKTA_TOKEN",
     // Read by build.rs (the commit `--version` shows), not at run time.
@@ -1226,6 +1247,16 @@ impl Settings {
                 message: "a hook secret is shorter than 16 characters; use a long random value (e.g. `openssl rand -base64 32`)".into(),
             });
         }
+        if self
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().len() < MIN_ADMIN_TOKEN_CHARS)
+        {
+            return Err(ConfigError::Invalid {
+                key: "admin_token",
+                message: format!("PASSBRIDGE_ADMIN_TOKEN is shorter than {MIN_ADMIN_TOKEN_CHARS} characters; use a long random value (e.g. `openssl rand -base64 32`)"),
+            });
+        }
         if self.hook.header.is_empty()
             || axum::http::HeaderName::from_bytes(self.hook.header.as_bytes()).is_err()
         {
@@ -1396,6 +1427,29 @@ mod tests {
         assert!(parsed("0").is_err());
         assert!(parsed("\"all\"").unwrap_err().contains("argon2_lanes"));
         assert_eq!(Settings::default().hash.argon2_lanes, Argon2Lanes::Auto);
+    }
+
+    #[test]
+    fn a_short_admin_token_is_refused() {
+        let base = [
+            ("PASSBRIDGE_LEGACY_URL", "sqlite://users.db"),
+            (
+                "PASSBRIDGE_LEGACY_QUERY",
+                "SELECT password_hash FROM users WHERE email = ?",
+            ),
+            ("PASSBRIDGE_HOOK_SECRET", "a-long-enough-hook-secret"),
+        ];
+        let with = |token: &str| {
+            let mut vars = base.to_vec();
+            vars.push(("PASSBRIDGE_ADMIN_TOKEN", token));
+            load(None, &env(&vars)).unwrap().0
+        };
+        let short = with("too-short").validate_for_serve().unwrap_err();
+        assert!(short.to_string().contains("admin_token"), "{short}");
+        let long = with("0123456789abcdef");
+        assert!(long.validate_for_serve().is_ok());
+        assert!(!long.to_redacted_toml().contains("0123456789abcdef"));
+        assert!(with("").admin_token.is_none(), "empty means unset");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! import inline hook; `legacy` reads the old user table; `ledger` keeps
 //! passbridge's own record of verdicts.
 
+pub mod admin;
 pub mod build_info;
 pub mod cli;
 pub mod cmd;

@@ -141,6 +141,8 @@ pub struct Metrics {
     pub hook_auth_refused: Family<AuthRefusalLabels, Counter>,
     /// TLS certificate reloads (SIGHUP or file change), by result.
     pub tls_reloads: Family<TlsReloadLabels, Counter>,
+    /// The migration's figures (`passbridge_migration_*`, `passbridge_import_*`).
+    pub progress: crate::admin::gauges::ProgressGauges,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -291,7 +293,9 @@ impl Metrics {
             "TLS certificate reloads by result; on error the previous certificate is kept",
             tls_reloads.clone(),
         );
+        let progress = crate::admin::gauges::ProgressGauges::register(&mut registry);
         Arc::new(Self {
+            progress,
             tls_reloads,
             hook_auth_refused,
             hook_overloaded,

@@ -13,6 +13,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -39,6 +40,11 @@ use crate::metrics::{ConnectionCloseLabels, ListenerLabels, Metrics};
 /// When the request head had been read: the hook's budget clock starts here.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestStarted(pub Instant);
+
+/// The TCP peer of the connection a request came on, set by the accept loop
+/// (a router driven without it, in unit tests, has no peer: treat as remote).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
 
 /// File descriptors kept free for database pools, the spool, logs and the
 /// admin listener when the connection cap is derived from the fd limit.
@@ -195,7 +201,7 @@ impl Server {
                 () = &mut stopping => break,
             };
             match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
                     backoff = ACCEPT_BACKOFF_MIN;
                     let _ = stream.set_nodelay(true);
                     let conn = Connection {
@@ -204,6 +210,7 @@ impl Server {
                         metrics: self.metrics.clone(),
                         name: self.name,
                         tls: self.tls.clone(),
+                        peer: PeerAddr(peer),
                     };
                     let stop = stop.clone();
                     let shed = shed_rx.clone();
@@ -426,6 +433,7 @@ struct Connection {
     metrics: Arc<Metrics>,
     name: &'static str,
     tls: Option<TlsAcceptor>,
+    peer: PeerAddr,
 }
 
 impl Connection {
@@ -527,11 +535,13 @@ impl Connection {
             let policy = self.policy.clone();
             let metrics = self.metrics.clone();
             let name = self.name;
+            let peer = self.peer;
             hyper::service::service_fn(move |req: Request<Incoming>| {
                 let started = Instant::now();
                 let guard = activity.request_started(!req.body().is_end_stream());
                 let (mut parts, body) = req.into_parts();
                 parts.extensions.insert(RequestStarted(started));
+                parts.extensions.insert(peer);
                 let body = DeadlineBody {
                     inner: body,
                     deadline: Box::pin(tokio::time::sleep_until(

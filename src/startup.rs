@@ -168,6 +168,7 @@ impl Application {
         let mut hook = tokio::spawn(hook.run(stop_rx.clone(), grace));
         let mut admin = tokio::spawn(admin.run(stop_rx, grace));
         let probe = tokio::spawn(self.probe.run());
+        let gauges = tokio::spawn(self.state.admin.progress.clone().run_gauge_refresher());
         let jwks = self
             .state
             .auth
@@ -179,6 +180,7 @@ impl Application {
             r = &mut admin => Some(r),
         };
         probe.abort();
+        gauges.abort();
         if let Some(jwks) = &jwks {
             jwks.abort();
         }
@@ -232,6 +234,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .with_context(|| format!("ledger database {ledger_url} (set PASSBRIDGE_LEDGER_URL)"))?;
     let auth = HookAuth::from_settings(&settings.hook).context("hook authentication")?;
     let metrics = Metrics::new();
+    let admin = Arc::new(crate::admin::Admin::new(
+        settings.admin_token.as_ref(),
+        ledger.clone(),
+        Arc::clone(&metrics),
+    ));
     let spool = Spool::open(settings.spool_dir(), Arc::clone(&metrics));
     spool.spawn_replayer(ledger.clone(), legacy.clone());
     let verifier = Verifier::new(&settings, Arc::clone(&metrics))?;
@@ -252,6 +259,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         auth: Arc::new(auth),
         metrics,
         readiness: Readiness::new(),
+        admin,
     })
 }
 
@@ -263,12 +271,14 @@ pub fn router(state: AppState) -> Router {
     with_middleware(routes, state)
 }
 
-/// What the admin listener serves: `/metrics`, `/readyz`, `/healthz`.
+/// What the admin listener serves: `/metrics`, `/readyz`, `/healthz`, and
+/// the dashboard (`/admin`, `/admin/status.json`).
 pub fn admin_router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics));
+        .route("/metrics", get(metrics))
+        .merge(crate::admin::router());
     with_middleware(routes, state)
 }
 

@@ -38,4 +38,6 @@ pub struct AppState {
     pub replay: Arc<ReplayCache<Outcome>>,
     /// The background probe's last result, read by `/readyz`.
     pub readiness: Readiness,
+    /// The `/admin` dashboard's access rule and cached figures.
+    pub admin: Arc<crate::admin::Admin>,
 }

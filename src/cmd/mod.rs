@@ -10,6 +10,7 @@ pub mod import;
 pub mod retire;
 pub mod serve;
 pub mod stragglers;
+pub mod status;
 pub mod throttle;
 
 use std::process::ExitCode;
@@ -61,6 +62,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { .. } | Command::Man { .. } => Ok(ExitCode::SUCCESS),
         Command::Throttle(cmd) => throttle::run(cmd, &settings).await,
         Command::Stragglers(args) => stragglers::run(args, &settings).await,
+        Command::Status(args) => status::run(args, &settings).await,
     }
 }
 

@@ -307,7 +307,19 @@ pub async fn run(
         let target = ledger.filter(|_| !dry_run);
         let run_id = run_id.as_str();
         let flush = |batch: &mut Vec<ImportResult>| commit(target, run_id, std::mem::take(batch));
+        let run_report = RunReport {
+            ledger: target,
+            okta,
+            run_id,
+            started_at: crate::ledger::now_rfc3339(),
+            total,
+        };
+        let mut reported: Option<Instant> = None;
         loop {
+            if reported.is_none_or(|at| at.elapsed() >= RUN_REPORT_EVERY) {
+                run_report.write(done_count, false).await;
+                reported = Some(Instant::now());
+            }
             match tokio::time::timeout(FLUSH_EVERY, done_rx.recv()).await {
                 Ok(Some(done)) => {
                     done_count += 1;
@@ -341,6 +353,7 @@ pub async fn run(
         if let Err(e) = flush(&mut batch).await {
             ledger_error.get_or_insert(e);
         }
+        run_report.write(done_count, true).await;
         ledger_error
     };
     let (produced, _, ledger_error) = tokio::join!(producer, worker_pool, writer);
@@ -362,6 +375,40 @@ pub async fn run(
     }
     observer.finish(&summary);
     Ok(summary)
+}
+
+/// How often a run leaves its position in `import_runs` (and once at the end).
+const RUN_REPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// Where a run leaves its progress and Okta rate-limit position for
+/// `passbridge status` (nothing in a dry run).
+struct RunReport<'a> {
+    ledger: Option<&'a Ledger>,
+    okta: Option<&'a OktaClient>,
+    run_id: &'a str,
+    started_at: String,
+    total: Option<u64>,
+}
+
+impl RunReport<'_> {
+    /// Best effort: the figures are for people watching, so a failure is
+    /// logged and the import goes on (its own state is in `import_users`).
+    async fn write(&self, done: u64, finished: bool) {
+        let Some(ledger) = self.ledger else { return };
+        let run = crate::ledger::ImportRun {
+            run_id: self.run_id.to_owned(),
+            started_at: self.started_at.clone(),
+            finished,
+            users_total: self.total.and_then(|t| i64::try_from(t).ok()),
+            users_done: i64::try_from(done).unwrap_or(i64::MAX),
+            rate: self
+                .okta
+                .and_then(|o| o.rate_limit(crate::okta::buckets::USERS_CREATE)),
+        };
+        if let Err(e) = ledger.record_import_run(&run).await {
+            tracing::warn!(error = %e, "cannot record the import run's position (status will not show it)");
+        }
+    }
 }
 
 /// Commits one batch of results.

@@ -4,6 +4,7 @@
 
 mod group_commit;
 mod imports;
+pub mod progress;
 pub mod sanitise;
 pub mod spool;
 pub mod stragglers;
@@ -15,6 +16,7 @@ use sqlx::{AnyPool, Row};
 
 pub use group_commit::GroupCommit;
 pub use imports::{ImportRecord, ImportResult, ImportState, PendingImport};
+pub use progress::{ImportRun, Progress};
 pub use spool::Spool;
 pub use throttle::{Counter, CounterChange, CounterOutcome};
 

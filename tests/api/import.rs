@@ -455,6 +455,18 @@ async fn imports_ten_thousand_mixed_users(kind: DbKind) {
     );
     assert_eq!(stats.requests - requests_before, 10_000);
     assert_sign_ins(&stand, &users).await;
+    // `status` counts them: three users of each hook-only group signed in
+    // (the malformed ones cannot be verified).
+    let progress = app.ledger().progress().await.unwrap();
+    let t = &progress.totals;
+    assert_eq!(
+        (t.import.native, t.import.hook),
+        (native as i64, hook as i64)
+    );
+    assert_eq!((t.hook.verified, t.hook.waiting), (9, hook as i64 - 9));
+    assert_eq!(progress.rate.verified_in_window, 9);
+    let run = progress.rate_limit.expect("the run is recorded");
+    assert_eq!((run.users_done, run.users_total), (10_000, Some(10_000)));
     // A second run changes nothing and sends nothing.
     let before = stand.stats().requests;
     let again = run_import(&app, &okta, &options(), &Silent).await;
@@ -696,6 +708,47 @@ async fn strict_rate_limit_and_injected_5xx_lose_nobody() {
     assert!(lines[..300]
         .iter()
         .all(|l| l["type"] == "user" && l["oktaId"].is_string()));
+    // The run left its position for `status`: every user, the create window.
+    let run = app
+        .ledger()
+        .progress()
+        .await
+        .unwrap()
+        .rate_limit
+        .expect("the run is recorded");
+    assert_eq!((run.users_done, run.users_total), (300, Some(300)));
+    assert!(run.finished_at.is_some() && run.eta.is_none(), "{run:?}");
+    assert_eq!(run.limit, Some(50), "the stand-in's budget");
+    assert!(
+        run.remaining.is_some_and(|r| (0..=50).contains(&r)),
+        "{run:?}"
+    );
+    assert!(run.resets_at.is_some());
+}
+
+#[tokio::test]
+async fn an_unwritable_run_report_does_not_stop_the_import() {
+    // Arrange: the ledger has lost its import_runs table.
+    let db = TestDb::create(DbKind::Sqlite).await.unwrap();
+    let users = seed(&db, 30).await;
+    let app = hook_service(db).await;
+    sqlx::query("DROP TABLE import_runs")
+        .execute(app.ledger().pool())
+        .await
+        .unwrap();
+    let stand = standin(|_| {}).await;
+    let okta = client(&stand);
+    // Act
+    let summary = run_import(&app, &okta, &options(), &Silent).await;
+    // Assert: every user imported and recorded; only the position is missing.
+    let (native, hook) = expected_counts(&users);
+    assert_eq!(
+        (summary.created_native, summary.created_hook, summary.failed),
+        (native, hook, 0)
+    );
+    let counts = app.ledger().import_counts().await.unwrap();
+    assert_eq!(counts.get(&ImportState::CreatedHook), Some(&(hook as i64)));
+    assert!(crate::helpers::captured_logs().contains("cannot record the import run's position"));
 }
 
 // --- dry run, cohorts, CSV ------------------------------------------------------
