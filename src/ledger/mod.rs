@@ -2,16 +2,23 @@
 //! verdict of every hook call and the `migrated_users` view. Never stores a
 //! password or a hash.
 
+mod confirmations;
 mod group_commit;
 mod imports;
 pub mod sanitise;
 pub mod spool;
+#[cfg(test)]
+pub(crate) mod test_db;
 mod throttle;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use sqlx::{AnyPool, Row};
 
+pub use confirmations::{
+    Applied, Confirmation, ConfirmationSource, ConfirmationState, ImportOutcome, OutcomeRecord,
+    Unconfirmed,
+};
 pub use group_commit::GroupCommit;
 pub use imports::{ImportRecord, ImportResult, ImportState, PendingImport};
 pub use spool::Spool;
