@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod dev_okta;
+pub mod event_hook;
 pub mod hash;
 pub mod hook;
 pub mod import;

@@ -141,6 +141,8 @@ pub struct Metrics {
     pub hook_auth_refused: Family<AuthRefusalLabels, Counter>,
     /// TLS certificate reloads (SIGHUP or file change), by result.
     pub tls_reloads: Family<TlsReloadLabels, Counter>,
+    /// The Okta event hook's counters.
+    pub okta_events: crate::event_hook::metrics::EventMetrics,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -291,7 +293,9 @@ impl Metrics {
             "TLS certificate reloads by result; on error the previous certificate is kept",
             tls_reloads.clone(),
         );
+        let okta_events = crate::event_hook::metrics::EventMetrics::register(&mut registry);
         Arc::new(Self {
+            okta_events,
             tls_reloads,
             hook_auth_refused,
             hook_overloaded,

@@ -5,6 +5,7 @@
 mod admission;
 mod audit;
 mod cli;
+mod event_hook;
 mod fuzz_regressions;
 mod hash_cli;
 mod hash_properties;
