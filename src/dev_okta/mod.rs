@@ -3,7 +3,8 @@
 //! It enforces the parts of Okta's contract passbridge relies on: SSWS
 //! authentication, field-by-field validation of user-create bodies, duplicate
 //! logins, `X-Rate-Limit-*` headers and 429s, the Inline Hooks API with its
-//! one-password-import-hook rule, and Okta's side of a sign-in (checking an
+//! one-password-import-hook rule, the Event Hooks API with its verification
+//! call and `user.import.password` deliveries, and Okta's side of a sign-in (checking an
 //! imported hash itself, or calling the password-import hook exactly as Okta
 //! does and storing the password on `VERIFIED`). Faults (5xx, slow answers)
 //! can be injected. It is not Okta: where Okta's behaviour is undocumented the
@@ -15,6 +16,7 @@
 mod authn;
 mod authserver;
 mod error;
+mod event_hooks;
 mod hooks;
 pub mod keys;
 mod limits;
@@ -34,6 +36,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use url::Url;
 
+pub use event_hooks::EventDelivery;
 pub use state::{CredentialView, Stats, UserView};
 
 /// Okta's inline-hook timeout (protocol §2.2).
@@ -117,8 +120,10 @@ pub struct Config {
     pub sha256_salt: Sha256Salt,
     /// Allow `http://` hook URIs on loopback addresses (Okta itself requires https).
     pub allow_http_loopback_hooks: bool,
-    /// Seed of the fault-injection dice (`None` = random).
+    /// Seed of the fault-injection and event-delivery dice (`None` = random).
     pub seed: Option<u64>,
+    /// How `user.import.password` events are delivered to event hooks.
+    pub events: EventDelivery,
 }
 
 impl Config {
@@ -133,6 +138,7 @@ impl Config {
             sha256_salt: Sha256Salt::default(),
             allow_http_loopback_hooks: true,
             seed: None,
+            events: EventDelivery::default(),
         }
     }
 }
@@ -172,6 +178,19 @@ impl StandIn {
     /// Every inline hook, as the API would return it.
     pub fn hooks(&self) -> Vec<crate::okta::InlineHook> {
         self.org.hook_views()
+    }
+
+    /// Every event hook, as the API would return it.
+    pub fn event_hooks(&self) -> Vec<crate::okta::EventHook> {
+        self.org.event_hooks.views()
+    }
+
+    /// Event deliveries the event hooks answered with a 2xx.
+    pub fn events_delivered(&self) -> u64 {
+        self.org
+            .event_hooks
+            .delivered
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Request and fault counters.
@@ -279,6 +298,7 @@ fn bind(listener: TcpListener, config: Config) -> std::io::Result<(Url, Arc<stat
     let base_url = Url::parse(&format!("http://{addr}"))
         .map_err(|e| std::io::Error::other(format!("base URL: {e}")))?;
     let org = Arc::new(state::Org::new(config, base_url.clone()).map_err(std::io::Error::other)?);
+    event_hooks::spawn_deliverer(&org);
     let app = router(org.clone());
     let server = axum::serve(
         listener,
@@ -306,6 +326,28 @@ fn router(org: Arc<state::Org>) -> Router {
             post(hooks::deactivate),
         )
         .route("/api/v1/inlineHooks/{id}/execute", post(hooks::execute))
+        .route(
+            "/api/v1/eventHooks",
+            post(event_hooks::create).get(event_hooks::list),
+        )
+        .route(
+            "/api/v1/eventHooks/{id}",
+            get(event_hooks::get)
+                .put(event_hooks::replace)
+                .delete(event_hooks::delete),
+        )
+        .route(
+            "/api/v1/eventHooks/{id}/lifecycle/verify",
+            post(event_hooks::verify),
+        )
+        .route(
+            "/api/v1/eventHooks/{id}/lifecycle/activate",
+            post(event_hooks::activate),
+        )
+        .route(
+            "/api/v1/eventHooks/{id}/lifecycle/deactivate",
+            post(event_hooks::deactivate),
+        )
         .route("/__dev/users/{id}", get(users::dev_view))
         .route("/__dev/stats", get(users::dev_stats))
         .route("/__dev/oauth/rotate-keys", post(authserver::rotate))
