@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod config;
 pub mod dev;
+pub mod event_hook;
 pub mod generate;
 pub mod hash;
 pub mod hook;

@@ -185,7 +185,9 @@ impl EventHooks {
     }
 
     fn roll(&self, p: f64) -> bool {
-        self.dice.lock().is_ok_and(|mut d| d.gen_bool(p.clamp(0.0, 1.0)))
+        self.dice
+            .lock()
+            .is_ok_and(|mut d| d.gen_bool(p.clamp(0.0, 1.0)))
     }
 
     fn delay(&self) -> Duration {
@@ -241,7 +243,9 @@ pub(crate) fn spawn_deliverer(org: &Arc<Org>) {
                 }
             }
             let Some(org) = weak.upgrade() else { break };
-            let again = org.event_hooks.roll(org.event_hooks.delivery.duplicate_rate);
+            let again = org
+                .event_hooks
+                .roll(org.event_hooks.delivery.duplicate_rate);
             deliver(&org, &batch).await;
             if again {
                 // Redelivered, late and in reverse: the receiver dedupes by uuid.
@@ -307,7 +311,12 @@ fn validate(body: &Value, allow_http_loopback: bool) -> Result<EventHookRecord, 
         .get("events")
         .and_then(|e| e.get("items"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     if items.is_empty() {
         causes.push("events.items: The field cannot be left blank".into());
@@ -471,11 +480,11 @@ pub(crate) async fn verify(
         }
         match request.send().await {
             Ok(r) if r.status() == StatusCode::OK => {
-                let echoed = r
-                    .json::<Value>()
-                    .await
-                    .ok()
-                    .and_then(|v| v.get("verification").and_then(Value::as_str).map(str::to_owned));
+                let echoed = r.json::<Value>().await.ok().and_then(|v| {
+                    v.get("verification")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                });
                 if echoed.as_deref() == Some(challenge.as_str()) {
                     return with_hook(&org, &id, |h| {
                         h.verification_status = "VERIFIED";
@@ -561,14 +570,20 @@ mod tests {
             "headers":[],"authScheme":{"type":"HEADER","key":"Authorization","value":"s3cret-s3cret-s3cret"}}}});
         let record = validate(&good, false).unwrap();
         let api = record.to_api();
-        assert_eq!((api.status.as_str(), api.verification_status.as_str()), ("ACTIVE", "UNVERIFIED"));
+        assert_eq!(
+            (api.status.as_str(), api.verification_status.as_str()),
+            ("ACTIVE", "UNVERIFIED")
+        );
         assert!(api.channel.config.auth_scheme.unwrap().value.is_none());
         let mut no_items = good.clone();
         no_items["events"]["items"] = json!([]);
         assert!(validate(&no_items, false).is_err());
         let mut oauth = good.clone();
         oauth["channel"]["type"] = json!("OAUTH");
-        assert!(validate(&oauth, false).is_err(), "event hooks have no OAuth");
+        assert!(
+            validate(&oauth, false).is_err(),
+            "event hooks have no OAuth"
+        );
         let mut http = good;
         http["channel"]["config"]["uri"] = json!("http://hook.example.com/x");
         assert!(validate(&http, true).is_err());

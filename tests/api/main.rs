@@ -6,6 +6,7 @@ mod admission;
 mod audit;
 mod cli;
 mod event_hook;
+mod event_register;
 mod fuzz_regressions;
 mod hash_cli;
 mod hash_properties;
