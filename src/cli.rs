@@ -128,6 +128,8 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
     /// Inspect and clear the hook's attempt counters.
     #[command(subcommand)]
     Throttle(crate::cmd::throttle::ThrottleCommand),
+    /// Ask Okta which hook users' passwords it now stores; record them confirmed.
+    Reconcile(crate::cmd::reconcile::ReconcileArgs),
 }
 
 /// The width help is laid out for: the terminal's, but never under 80

@@ -22,6 +22,7 @@ pub mod net;
 pub mod okta;
 pub mod preflight;
 pub mod readiness;
+pub mod reconcile;
 pub mod server;
 pub mod startup;
 pub mod state;

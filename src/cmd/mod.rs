@@ -8,6 +8,7 @@ pub mod generate;
 pub mod hash;
 pub mod hook;
 pub mod import;
+pub mod reconcile;
 pub mod serve;
 pub mod throttle;
 
@@ -59,6 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dev(cmd) => dev::run(cmd, &settings).await,
         Command::Completions { .. } | Command::Man { .. } => Ok(ExitCode::SUCCESS),
         Command::Throttle(cmd) => throttle::run(cmd, &settings).await,
+        Command::Reconcile(args) => reconcile::run(args, &settings).await,
     }
 }
 

@@ -23,6 +23,7 @@ mod oauth;
 mod okta_standin;
 mod preflight;
 mod readme;
+mod reconcile;
 mod register;
 mod replay;
 mod requests;
