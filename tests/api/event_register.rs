@@ -177,8 +177,7 @@ async fn register_events_then_sign_ins_confirm_users_once() {
         let ann = ledger.okta_confirmation("ann@example.com").await.unwrap();
         let bob = ledger.okta_confirmation("bob@example.com").await.unwrap();
         let duplicates = app.state.metrics.okta_events.duplicates.get();
-        if ann.is_some() && bob.is_some() && duplicates >= 2 {
-            let (ann, bob) = (ann.unwrap(), bob.unwrap());
+        if let (Some(ann), Some(bob), true) = (&ann, &bob, duplicates >= 2) {
             assert_eq!(
                 (ann.state, ann.source),
                 (ConfirmationState::Confirmed, ConfirmationSource::Event)
@@ -220,4 +219,23 @@ async fn a_generated_secret_is_printed_once_and_a_wrong_one_fails_verification()
     assert!(err.contains("could not verify"), "{err}");
     assert!(!out.contains(exported) && !err.contains(exported));
     assert_eq!(stand.event_hooks()[0].verification_status, "UNVERIFIED");
+}
+
+#[tokio::test]
+async fn an_existing_event_hook_is_not_given_a_new_secret() {
+    let (app, secret) = service().await;
+    let stand = standin(|_| {}).await;
+    let events = format!("{}/hooks/okta-events", app.address);
+    let (result, out) = run(
+        &context(&app, &stand, Some(secret)),
+        register(None, Some(events.clone())),
+    )
+    .await;
+    assert_eq!(result.unwrap(), ExitCode::SUCCESS, "{out}");
+    // Without the secret serve uses, a re-run is refused and changes nothing.
+    let (result, out) = run(&context(&app, &stand, None), register(None, Some(events))).await;
+    let err = format!("{:#}", result.unwrap_err());
+    assert!(err.contains("PASSBRIDGE_EVENT_HOOK_SECRET"), "{err}");
+    assert!(!out.contains("export "), "{out}");
+    assert_eq!(stand.event_hooks()[0].verification_status, "VERIFIED");
 }

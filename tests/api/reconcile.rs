@@ -132,3 +132,49 @@ async fn reconcile_confirms_users_okta_stores_and_resumes() {
         "checked 2, newly confirmed 1, still waiting 1, errors 0\n"
     );
 }
+
+#[tokio::test]
+async fn reconcile_counts_unknown_users_and_stops_on_a_refused_token() {
+    // Arrange: a ledger with two hook users Okta does not have.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = passbridge::ledger::Ledger::connect(&passbridge::db::DatabaseUrl::sqlite_file(
+        &dir.path().join("l.db"),
+    ))
+    .await
+    .unwrap();
+    let results: Vec<ImportResult> = ["a@x.io", "b@x.io"]
+        .into_iter()
+        .map(|login| ImportResult {
+            login: login.into(),
+            state: ImportState::CreatedHook,
+            path: Some("hook"),
+            scheme: None,
+            okta_id: Some(format!("00unope{}", &login[..1])),
+            reason: None,
+        })
+        .collect();
+    ledger.record_results("run1", &results).await.unwrap();
+    let stand = standin(|_| {}).await;
+    let bar = ProgressBar::hidden();
+    let mut out = Vec::new();
+    // Act + Assert: each unknown user is an error; the run goes on.
+    let summary = reconcile::run(&ledger, &client(&stand), Options::default(), &mut out, &bar)
+        .await
+        .unwrap();
+    assert_eq!((summary.checked, summary.errors), (2, 2));
+    // A refused token stops the run at the first user.
+    let mut config = passbridge::okta::ClientConfig::new(
+        stand.base_url.clone(),
+        secrecy::SecretString::from("00wrong-token"),
+    );
+    config.retry = crate::okta_standin::fast_policy();
+    let refused = passbridge::okta::OktaClient::new(config).unwrap();
+    let err = reconcile::run(&ledger, &refused, Options::default(), &mut out, &bar)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, reconcile::ReconcileError::Unauthorized(_)),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("00wrong-token"));
+}
