@@ -13,7 +13,7 @@ use passbridge::cmd::hook::{
 use passbridge::db::DbKind;
 use passbridge::dev_okta::EventDelivery;
 use passbridge::ledger::{ConfirmationSource, ConfirmationState};
-use passbridge::okta::CreateUser;
+use passbridge::okta::{CreateUser, EventHookCreate};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::helpers::{random_secret, spawn_app_with, TestApp, TestDb};
@@ -238,4 +238,57 @@ async fn an_existing_event_hook_is_not_given_a_new_secret() {
     assert!(err.contains("PASSBRIDGE_EVENT_HOOK_SECRET"), "{err}");
     assert!(!out.contains("export "), "{out}");
     assert_eq!(stand.event_hooks()[0].verification_status, "VERIFIED");
+}
+
+#[tokio::test]
+async fn the_stand_in_event_hooks_api_follows_okta_rules() {
+    let (app, secret) = service().await;
+    let stand = standin(|_| {}).await;
+    let okta = client(&stand);
+    let uri = format!("{}/hooks/okta-events", app.address);
+    let create =
+        EventHookCreate::password_import_outcomes("h", &uri, "Authorization", secret.clone());
+    // Created ACTIVE but UNVERIFIED; the secret is write-only.
+    let hook = okta.create_event_hook(&create).await.unwrap();
+    assert_eq!(
+        (hook.status.as_str(), hook.verification_status.as_str()),
+        ("ACTIVE", "UNVERIFIED")
+    );
+    assert!(hook
+        .channel
+        .config
+        .auth_scheme
+        .as_ref()
+        .unwrap()
+        .value
+        .is_none());
+    let verified = okta.event_hook_lifecycle(&hook.id, "verify").await.unwrap();
+    assert!(verified.is_verified());
+    // Only an INACTIVE hook can be deleted.
+    let err = okta.delete_event_hook(&hook.id).await.unwrap_err();
+    assert_eq!((err.status(), err.code()), (Some(400), Some("E0000001")));
+    // A changed channel must be verified again.
+    let moved = EventHookCreate::password_import_outcomes(
+        "h",
+        &format!("{}/hooks/okta-events?v=2", app.address),
+        "Authorization",
+        secret,
+    );
+    let replaced = okta.replace_event_hook(&hook.id, &moved).await.unwrap();
+    assert_eq!(replaced.verification_status, "UNVERIFIED");
+    // Validation: https only (http to loopback in the stand-in), no empty subscription.
+    let mut bad = create.clone();
+    bad.channel.config.uri = "http://hook.example.com/x".into();
+    bad.events.items.clear();
+    let err = okta.create_event_hook(&bad).await.unwrap_err();
+    assert_eq!(err.code(), Some("E0000001"));
+    let off = okta
+        .event_hook_lifecycle(&hook.id, "deactivate")
+        .await
+        .unwrap();
+    assert!(!off.is_active());
+    okta.delete_event_hook(&hook.id).await.unwrap();
+    let gone = okta.get_event_hook(&hook.id).await.unwrap_err();
+    assert_eq!((gone.status(), gone.code()), (Some(404), Some("E0000007")));
+    assert!(okta.list_event_hooks().await.unwrap().is_empty());
 }
