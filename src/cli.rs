@@ -40,6 +40,8 @@ Examples:
   passbridge import --dry-run && passbridge import --report import.jsonl
   # Register the hook in the Okta org
   passbridge hook register --url https://hook.example.com/hooks/password-import
+  # Confirm with Okta which hook users' passwords it now stores
+  passbridge reconcile --dry-run
   # Try everything without an Okta org
   passbridge dev okta
   # Shell completion and man page
