@@ -60,6 +60,9 @@ pub fn valid_challenge(challenge: &str) -> bool {
 }
 
 /// `GET /hooks/okta-events`: answers `{"verification": "<challenge>"}`.
+/// Authenticated like deliveries: Okta sends the hook's `authScheme` header
+/// with the challenge [unverified; the stand-in does], so an unauthenticated
+/// caller cannot use the echo.
 pub async fn verify(_caller: EventCaller, headers: HeaderMap) -> Result<Response, HookError> {
     let mut values = headers.get_all(VERIFICATION_HEADER).iter();
     let challenge = match (values.next(), values.next()) {

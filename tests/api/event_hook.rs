@@ -280,6 +280,19 @@ async fn bad_bodies_and_oversized_batches_are_refused() {
         .await
         .unwrap();
     assert_eq!(not_json.status(), 400);
+    let not_declared_json = app
+        .client
+        .post(format!("{}{PATH}", app.address))
+        .header("Authorization", s)
+        .header("Content-Type", "text/plain")
+        .body(delivery(vec![]).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_declared_json.status(), 400);
+    let padding = "x".repeat(70 * 1024);
+    let oversized = json!({"data": {"events": []}, "padding": padding});
+    assert_eq!(post(&app, Some(s), &oversized).await.status(), 413);
     // Events without a uuid, user or outcome are skipped, the rest applied.
     let mixed = delivery(vec![
         json!({"eventType": "user.import.password", "outcome": {"result": "SUCCESS"}}),
