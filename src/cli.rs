@@ -45,6 +45,8 @@ Examples:
   # The end: email the users who never signed in, then retire the hook
   passbridge stragglers --older-than 60d --reset-password
   passbridge hook retire --delete
+  # Confirm with Okta which hook users' passwords it now stores
+  passbridge reconcile --dry-run
   # Try everything without an Okta org
   passbridge dev okta
   # Shell completion and man page
@@ -138,6 +140,8 @@ with /healthz, /readyz and /metrics. Okta must send the configured header \
     /// Show the migration's progress: imports, verifications, stragglers, rate, ETA.
     #[command(after_help = crate::cmd::status::EXAMPLES)]
     Status(crate::cmd::status::StatusArgs),
+    /// Ask Okta which hook users' passwords it now stores; record them confirmed.
+    Reconcile(crate::cmd::reconcile::ReconcileArgs),
 }
 
 /// The width help is laid out for: the terminal's, but never under 80

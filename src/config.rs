@@ -106,6 +106,8 @@ pub struct Settings {
     pub ledger: LedgerSettings,
     /// The inline hook endpoint.
     pub hook: HookSettings,
+    /// The Okta event hook endpoint (`user.import.password` outcomes).
+    pub event_hook: EventHookSettings,
     /// Hash verification.
     pub hash: HashSettings,
     /// Okta org access (import, hook registration).
@@ -130,6 +132,7 @@ impl Default for Settings {
             legacy: LegacySettings::default(),
             ledger: LedgerSettings::default(),
             hook: HookSettings::default(),
+            event_hook: EventHookSettings::default(),
             hash: HashSettings::default(),
             okta: OktaSettings::default(),
             import: ImportSettings::default(),
@@ -203,6 +206,19 @@ pub struct LegacySettings {
     /// Wait at most this long for the lookup query.
     #[serde(with = "humantime_serde")]
     pub query_timeout: Duration,
+}
+
+impl LegacySettings {
+    /// The username the hook looks up for `username` as Okta sent it:
+    /// trimmed and lower-cased with `lowercase_username`, else as is. The one
+    /// place this rule lives (the hook, `throttle clear`, the event hook).
+    pub fn login_for(&self, username: &str) -> String {
+        if self.lowercase_username {
+            username.trim().to_lowercase()
+        } else {
+            username.to_owned()
+        }
+    }
 }
 
 impl std::fmt::Debug for LegacySettings {
@@ -574,6 +590,34 @@ impl From<Argon2Lanes> for Argon2LanesValue {
     }
 }
 
+/// The Okta event hook endpoint, `POST /hooks/okta-events`: answered 404
+/// until a secret is configured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventHookSettings {
+    /// The value Okta sends in `header` (`PASSBRIDGE_EVENT_HOOK_SECRET`); its
+    /// own secret, never the inline hook's.
+    #[serde(
+        serialize_with = "serialize_secret_redacted",
+        deserialize_with = "deserialize_secret"
+    )]
+    pub secret: Option<SecretString>,
+    /// Header Okta sends the secret in (`authScheme.key`).
+    pub header: String,
+    /// Events accepted in one delivery; a larger batch is refused with 413.
+    pub max_events_per_batch: usize,
+}
+
+impl Default for EventHookSettings {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            header: "Authorization".to_owned(),
+            max_events_per_batch: 500,
+        }
+    }
+}
+
 /// Okta org access.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -914,6 +958,14 @@ const ENV_VARS: &[EnvVar] = &[
         name: "PASSBRIDGE_HOOK_SECRET",
         apply: |s, v| {
             s.hook.secrets = split_secrets(v);
+            Ok(())
+        },
+    },
+    EnvVar {
+        name: "PASSBRIDGE_EVENT_HOOK_SECRET",
+        apply: |s, v| {
+            s.event_hook.secret = Some(SecretString::from(v.trim().to_owned()))
+                .filter(|v| !v.expose_secret().is_empty());
             Ok(())
         },
     },
@@ -1265,6 +1317,26 @@ impl Settings {
                 message: format!(
                     "{:?} is not a valid HTTP header name (PASSBRIDGE_HOOK_HEADER)",
                     self.hook.header
+                ),
+            });
+        }
+        if self
+            .event_hook
+            .secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().len() < 16)
+        {
+            return Err(ConfigError::Invalid {
+                key: "event_hook.secret",
+                message: "PASSBRIDGE_EVENT_HOOK_SECRET is shorter than 16 characters; use a long random value (e.g. `openssl rand -base64 32`)".into(),
+            });
+        }
+        if axum::http::HeaderName::from_bytes(self.event_hook.header.as_bytes()).is_err() {
+            return Err(ConfigError::Invalid {
+                key: "event_hook.header",
+                message: format!(
+                    "{:?} is not a valid HTTP header name",
+                    self.event_hook.header
                 ),
             });
         }

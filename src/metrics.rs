@@ -143,6 +143,8 @@ pub struct Metrics {
     pub tls_reloads: Family<TlsReloadLabels, Counter>,
     /// The migration's figures (`passbridge_migration_*`, `passbridge_import_*`).
     pub progress: crate::admin::gauges::ProgressGauges,
+    /// The Okta event hook's counters.
+    pub okta_events: crate::event_hook::metrics::EventMetrics,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -294,8 +296,10 @@ impl Metrics {
             tls_reloads.clone(),
         );
         let progress = crate::admin::gauges::ProgressGauges::register(&mut registry);
+        let okta_events = crate::event_hook::metrics::EventMetrics::register(&mut registry);
         Arc::new(Self {
             progress,
+            okta_events,
             tls_reloads,
             hook_auth_refused,
             hook_overloaded,

@@ -267,8 +267,18 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(crate::hook::router())
+        .merge(event_hook_routes(&state))
         .route("/healthz", get(healthz));
     with_middleware(routes, state)
+}
+
+/// The event hook's routes; a bad `event_hook.header` was refused by
+/// `validate_for_serve`, so none here means none configured.
+fn event_hook_routes(state: &AppState) -> Router<AppState> {
+    crate::event_hook::router(state).unwrap_or_else(|e| {
+        error!(error = %e, "event hook disabled: event_hook.header is not a header name");
+        Router::new()
+    })
 }
 
 /// What the admin listener serves: `/metrics`, `/readyz`, `/healthz`, and

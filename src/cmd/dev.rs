@@ -73,9 +73,17 @@ pub struct DevOktaArgs {
     /// How to read the salt of imported SHA-256 hashes.
     #[arg(long, value_enum, default_value = "decoded")]
     pub sha256_salt: Sha256SaltArg,
-    /// Seed for the fault dice (reproducible runs).
+    /// Seed for the fault and event-delivery dice (reproducible runs).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Longest random wait before a batch of user.import.password events is
+    /// delivered to the event hooks (Okta delivers late).
+    #[arg(long, default_value = "200ms", value_parser = humantime::parse_duration)]
+    pub event_delay: Duration,
+    /// Probability that an event batch is delivered a second time (Okta
+    /// delivers at least once), e.g. 0.25.
+    #[arg(long, default_value_t = 0.25, value_name = "P")]
+    pub event_duplicate_rate: f64,
 }
 
 /// Runs the chosen dev helper until Ctrl-C / SIGTERM.
@@ -103,6 +111,10 @@ pub async fn run(cmd: DevCommand, _settings: &Settings) -> anyhow::Result<ExitCo
         Sha256SaltArg::Text => Sha256Salt::Text,
     };
     config.seed = args.seed;
+    config.events = dev_okta::EventDelivery {
+        max_delay: args.event_delay,
+        duplicate_rate: args.event_duplicate_rate,
+    };
     if !args.listen.ip().is_loopback() {
         tracing::warn!(listen = %args.listen, "the Okta stand-in is a test double; it is listening beyond loopback");
     }

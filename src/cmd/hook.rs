@@ -32,7 +32,11 @@ Examples:
     --url https://passbridge2.example.com/hooks/password-import
   # Rotate the secret without a gap
   passbridge hook register --replace --rotate-secret \\
-    --url https://passbridge.example.com/hooks/password-import";
+    --url https://passbridge.example.com/hooks/password-import
+  # The event hook (Okta's user.import.password outcomes), verified and active
+  export PASSBRIDGE_EVENT_HOOK_SECRET=...   # the value serve uses
+  passbridge hook register \\
+    --events https://passbridge.example.com/hooks/okta-events";
 
 /// Default display name of the hook.
 pub const DEFAULT_HOOK_NAME: &str = "passbridge password import";
@@ -67,14 +71,24 @@ Rotating the secret with no gap: --replace --rotate-secret generates a new secre
 the two-secret value new,old (as export PASSBRIDGE_HOOK_SECRET=\"new,$PASSBRIDGE_HOOK_SECRET\", \
 so the current secret is not echoed) without changing Okta; restart `serve` with that value (it \
 accepts both), then run `hook register --replace` with it (Okta gets the first, new one), \
-then drop the old one.",
+then drop the old one.\n\n\
+--events URL registers Okta's event hook instead (or as well, with --url): subscribed to \
+user.import.password, authenticated by PASSBRIDGE_EVENT_HOOK_SECRET in the Authorization header, \
+verified by Okta (which calls `serve`'s GET /hooks/okta-events, so serve must already run with \
+that secret) and activated. An existing event hook with the same URL is updated in place. \
+Without a configured secret one is generated and printed once; the hook is then created but \
+not verified: start serve with it and run the command again.",
         after_help = REGISTER_EXAMPLES
     )]
     Register {
         /// The hook's public URL, e.g. https://passbridge.example.com/hooks/password-import.
         /// Okta requires https (http only towards a loopback stand-in).
+        #[arg(long, value_name = "URL", required_unless_present = "events")]
+        url: Option<Url>,
+        /// Register Okta's event hook (user.import.password outcomes) at this
+        /// URL, e.g. https://passbridge.example.com/hooks/okta-events.
         #[arg(long, value_name = "URL")]
-        url: Url,
+        events: Option<Url>,
         /// Display name in the Admin Console.
         #[arg(long, default_value = DEFAULT_HOOK_NAME)]
         name: String,
@@ -116,10 +130,11 @@ then drop the old one.",
         #[command(flatten)]
         org: OrgArgs,
     },
-    /// List the org's password-import hooks.
+    /// List the org's password-import hooks and event hooks.
     List {
         /// A JSON array (id, name, status, type, channel_uri, auth_type,
-        /// auth_header; never the secret) instead of text.
+        /// auth_header, and for event hooks verification_status and events;
+        /// never the secret) instead of text.
         #[arg(long)]
         json: bool,
         /// Org selection.
@@ -234,6 +249,27 @@ pub struct HookContext {
     pub configured: ConfiguredSecrets,
     /// Defaults for `--auth oauth2` registrations.
     pub oauth: OAuthDefaults,
+    /// `PASSBRIDGE_EVENT_HOOK_SECRET` and `event_hook.header`, for `--events`.
+    pub events: EventHookDefaults,
+}
+
+/// What `hook register --events` takes from the settings.
+#[derive(Debug, Clone)]
+pub struct EventHookDefaults {
+    /// `PASSBRIDGE_EVENT_HOOK_SECRET`, if configured.
+    pub secret: Option<SecretString>,
+    /// `event_hook.header`.
+    pub header: String,
+}
+
+impl Default for EventHookDefaults {
+    fn default() -> Self {
+        let settings = crate::config::EventHookSettings::default();
+        Self {
+            secret: settings.secret,
+            header: settings.header,
+        }
+    }
 }
 
 /// What `hook register --auth oauth2` takes from the settings and environment.
@@ -291,6 +327,10 @@ pub async fn run(
                 .filter(|v| !v.trim().is_empty())
                 .map(SecretString::from),
         },
+        events: EventHookDefaults {
+            secret: settings.event_hook.secret.clone(),
+            header: settings.event_hook.header.clone(),
+        },
     };
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();
@@ -316,6 +356,7 @@ pub async fn execute(
     match cmd {
         HookCommand::Register {
             url,
+            events,
             name,
             replace,
             rotate_secret,
@@ -328,6 +369,12 @@ pub async fn execute(
             hook_key_id,
             ..
         } => {
+            let Some(url) = url else {
+                if let Some(events) = &events {
+                    super::event_hook::register(ctx, out, events, &name).await?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            };
             if auth.unwrap_or(ctx.oauth.mode) == HookAuthMode::Oauth2 {
                 if rotate_secret {
                     bail!("--rotate-secret rotates the shared header secret; an OAuth hook has none (rotate the client secret in Okta, then re-run with --replace)");
@@ -339,6 +386,9 @@ pub async fn execute(
                     hook_key_id,
                 };
                 register_oauth(ctx, out, &url, &name, replace, &headers, flags).await?;
+                if let Some(events) = &events {
+                    super::event_hook::register(ctx, out, events, &name).await?;
+                }
                 return Ok(ExitCode::SUCCESS);
             }
             let secret = match (rotate_secret, replace) {
@@ -355,14 +405,22 @@ pub async fn execute(
                 headers: &headers,
             };
             register(ctx, out, request).await?;
+            if let Some(events) = &events {
+                super::event_hook::register(ctx, out, events, &name).await?;
+            }
         }
         HookCommand::List { json, .. } => {
             let hooks = okta
                 .list_inline_hooks(Some(PASSWORD_IMPORT_HOOK_TYPE))
                 .await
                 .context("listing inline hooks")?;
+            let event_hooks = super::event_hook::list(ctx).await?;
             if json {
-                let listed: Vec<HookListing<'_>> = hooks.iter().map(HookListing::from).collect();
+                let listed: Vec<HookListing<'_>> = hooks
+                    .iter()
+                    .map(HookListing::from)
+                    .chain(event_hooks.iter().map(HookListing::from))
+                    .collect();
                 writeln!(out, "{}", serde_json::to_string_pretty(&listed)?)?;
                 return Ok(ExitCode::SUCCESS);
             }
@@ -371,6 +429,12 @@ pub async fn execute(
             }
             for h in &hooks {
                 describe(out, h)?;
+            }
+            if event_hooks.is_empty() {
+                writeln!(out, "No event hook in this org. Create one with `passbridge hook register --events …`.")?;
+            }
+            for h in &event_hooks {
+                super::event_hook::describe(out, h)?;
             }
         }
         HookCommand::Activate { id, .. } => {
@@ -458,6 +522,32 @@ struct HookListing<'a> {
     /// Upper-cased: Okta writes `HEADER` and reads back `header`.
     auth_type: String,
     auth_header: Option<&'a str>,
+    /// Event hooks only: `VERIFIED` or `UNVERIFIED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification_status: Option<&'a str>,
+    /// Event hooks only: the subscribed event types.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events: Option<&'a [String]>,
+}
+
+/// `type` of an event hook's row in `hook list --json`.
+pub const EVENT_HOOK_LISTING_TYPE: &str = "com.okta.event_hook";
+
+impl<'a> From<&'a crate::okta::EventHook> for HookListing<'a> {
+    fn from(h: &'a crate::okta::EventHook) -> Self {
+        let auth = h.channel.config.auth_scheme.as_ref();
+        Self {
+            id: &h.id,
+            name: &h.name,
+            status: &h.status,
+            kind: EVENT_HOOK_LISTING_TYPE,
+            channel_uri: &h.channel.config.uri,
+            auth_type: auth.map_or_else(|| "NONE".to_owned(), |a| a.kind.to_ascii_uppercase()),
+            auth_header: auth.map(|a| a.key.as_str()),
+            verification_status: Some(&h.verification_status),
+            events: Some(&h.events.items),
+        }
+    }
 }
 
 impl<'a> From<&'a InlineHook> for HookListing<'a> {
@@ -471,6 +561,8 @@ impl<'a> From<&'a InlineHook> for HookListing<'a> {
             channel_uri: &h.channel.config.uri,
             auth_type: auth.map_or_else(|| "NONE".to_owned(), |a| a.kind.to_ascii_uppercase()),
             auth_header: auth.map(|a| a.key.as_str()),
+            verification_status: None,
+            events: None,
         }
     }
 }
@@ -509,7 +601,7 @@ fn describe(out: &mut dyn Write, h: &InlineHook) -> std::io::Result<()> {
 
 /// Okta wants https; http is allowed only towards a loopback address (a
 /// local stand-in, in tests and demos).
-fn check_hook_url(url: &Url) -> anyhow::Result<()> {
+pub(crate) fn check_hook_url(url: &Url) -> anyhow::Result<()> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if crate::net::is_loopback_host(url) => Ok(()),

@@ -3,14 +3,16 @@
 pub mod audit;
 pub mod config;
 pub mod dev;
+pub mod event_hook;
 pub mod generate;
 pub mod hash;
 pub mod hook;
 pub mod import;
+pub mod reconcile;
 pub mod retire;
 pub mod serve;
-pub mod stragglers;
 pub mod status;
+pub mod stragglers;
 pub mod throttle;
 
 use std::process::ExitCode;
@@ -63,6 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Throttle(cmd) => throttle::run(cmd, &settings).await,
         Command::Stragglers(args) => stragglers::run(args, &settings).await,
         Command::Status(args) => status::run(args, &settings).await,
+        Command::Reconcile(args) => reconcile::run(args, &settings).await,
     }
 }
 

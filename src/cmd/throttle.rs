@@ -75,11 +75,7 @@ pub async fn run(cmd: ThrottleCommand, settings: &Settings) -> anyhow::Result<Ex
 
 async fn clear_login(throttle: &Throttle, settings: &Settings, login: &str) -> anyhow::Result<()> {
     // The same username the hook looks up (see hook::handler::password_import).
-    let username = if settings.legacy.lowercase_username {
-        login.trim().to_lowercase()
-    } else {
-        login.to_owned()
-    };
+    let username = settings.legacy.login_for(login);
     let by_name = Subject::for_unknown(&username);
     let cleared = throttle.clear_subject(&by_name).await?;
     println!(

@@ -188,9 +188,13 @@ pub(crate) async fn sign_in(
                     user.provider = "OKTA";
                 }
             }
+            drop(users);
             if let Err(reason) = &verdict {
                 tracing::info!(user = %user_id, %reason, "password import hook call failed");
             }
+            // Okta's outcome event: SUCCESS once the password is stored.
+            org.event_hooks
+                .emit_import(&org, &user_id, &profile.login, owned.is_some());
             owned.is_some()
         }
     };

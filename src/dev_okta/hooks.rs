@@ -188,7 +188,7 @@ pub(crate) fn verdict_of(answer: &Result<(StatusCode, Bytes), String>) -> Result
     verdict.ok_or_else(|| "the hook's answer has no com.okta.action.update command".to_owned())
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+pub(crate) fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     let mut cur = v;
     for key in path {
         cur = cur.get(key)?;
@@ -198,7 +198,7 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 
 /// Checks a hook URI: https (http only to loopback when allowed), ≤ 1024
 /// chars, no whitespace.
-fn check_uri(uri: &str, allow_http_loopback: bool) -> Option<String> {
+pub(crate) fn check_uri(uri: &str, allow_http_loopback: bool) -> Option<String> {
     if uri.len() > MAX_URI_LEN || uri.chars().any(char::is_whitespace) {
         return Some(format!(
             "channel.config.uri: Must be at most {MAX_URI_LEN} characters without whitespace"

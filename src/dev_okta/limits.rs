@@ -27,6 +27,9 @@ fn bucket_of(method: &Method, path: &str) -> String {
     if path.starts_with("/api/v1/inlineHooks") {
         return "/api/v1/inlineHooks".to_owned();
     }
+    if path.starts_with("/api/v1/eventHooks") {
+        return "/api/v1/eventHooks".to_owned();
+    }
     if path.starts_with("/api/v1/users/") {
         return format!("{method} /api/v1/users/{{id}}");
     }

@@ -4,7 +4,8 @@
 //! authentication, field-by-field validation of user-create bodies, duplicate
 //! logins, `X-Rate-Limit-*` headers and 429s, the Inline Hooks API with its
 //! one-password-import-hook rule, the `reset_password` lifecycle call (with
-//! the emails it would send kept for tests), and Okta's side of a sign-in (checking an
+//! the emails it would send kept for tests), the Event Hooks API with its
+//! verification call and `user.import.password` deliveries, and Okta's side of a sign-in (checking an
 //! imported hash itself, or calling the password-import hook exactly as Okta
 //! does and storing the password on `VERIFIED`). Faults (5xx, slow answers)
 //! can be injected. It is not Okta: where Okta's behaviour is undocumented the
@@ -16,6 +17,7 @@
 mod authn;
 mod authserver;
 mod error;
+mod event_hooks;
 mod hooks;
 pub mod keys;
 mod lifecycle;
@@ -36,6 +38,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use url::Url;
 
+pub use event_hooks::EventDelivery;
 pub use lifecycle::{EmailKind, SentEmail};
 pub use state::{CredentialView, Stats, UserView};
 
@@ -120,8 +123,10 @@ pub struct Config {
     pub sha256_salt: Sha256Salt,
     /// Allow `http://` hook URIs on loopback addresses (Okta itself requires https).
     pub allow_http_loopback_hooks: bool,
-    /// Seed of the fault-injection dice (`None` = random).
+    /// Seed of the fault-injection and event-delivery dice (`None` = random).
     pub seed: Option<u64>,
+    /// How `user.import.password` events are delivered to event hooks.
+    pub events: EventDelivery,
 }
 
 impl Config {
@@ -136,6 +141,7 @@ impl Config {
             sha256_salt: Sha256Salt::default(),
             allow_http_loopback_hooks: true,
             seed: None,
+            events: EventDelivery::default(),
         }
     }
 }
@@ -180,6 +186,19 @@ impl StandIn {
     /// Every email sent so far (reset password), oldest first.
     pub fn emails(&self) -> Vec<SentEmail> {
         self.org.sent_emails()
+    }
+
+    /// Every event hook, as the API would return it.
+    pub fn event_hooks(&self) -> Vec<crate::okta::EventHook> {
+        self.org.event_hooks.views()
+    }
+
+    /// Event deliveries the event hooks answered with a 2xx.
+    pub fn events_delivered(&self) -> u64 {
+        self.org
+            .event_hooks
+            .delivered
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Request and fault counters.
@@ -287,6 +306,7 @@ fn bind(listener: TcpListener, config: Config) -> std::io::Result<(Url, Arc<stat
     let base_url = Url::parse(&format!("http://{addr}"))
         .map_err(|e| std::io::Error::other(format!("base URL: {e}")))?;
     let org = Arc::new(state::Org::new(config, base_url.clone()).map_err(std::io::Error::other)?);
+    event_hooks::spawn_deliverer(&org);
     let app = router(org.clone());
     let server = axum::serve(
         listener,
@@ -318,6 +338,28 @@ fn router(org: Arc<state::Org>) -> Router {
             post(hooks::deactivate),
         )
         .route("/api/v1/inlineHooks/{id}/execute", post(hooks::execute))
+        .route(
+            "/api/v1/eventHooks",
+            post(event_hooks::create).get(event_hooks::list),
+        )
+        .route(
+            "/api/v1/eventHooks/{id}",
+            get(event_hooks::get)
+                .put(event_hooks::replace)
+                .delete(event_hooks::delete),
+        )
+        .route(
+            "/api/v1/eventHooks/{id}/lifecycle/verify",
+            post(event_hooks::verify),
+        )
+        .route(
+            "/api/v1/eventHooks/{id}/lifecycle/activate",
+            post(event_hooks::activate),
+        )
+        .route(
+            "/api/v1/eventHooks/{id}/lifecycle/deactivate",
+            post(event_hooks::deactivate),
+        )
         .route("/__dev/users/{id}", get(users::dev_view))
         .route("/__dev/stats", get(users::dev_stats))
         .route("/__dev/emails", get(lifecycle::dev_emails))

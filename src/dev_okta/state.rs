@@ -297,6 +297,8 @@ pub(crate) struct Org {
     pub(crate) hook_http: reqwest::Client,
     /// The custom authorization server OAUTH hooks get their tokens from.
     pub(crate) auth_server: super::authserver::AuthServer,
+    /// Event hooks and the queue of events to deliver.
+    pub(crate) event_hooks: super::event_hooks::EventHooks,
 }
 
 impl Org {
@@ -312,6 +314,7 @@ impl Org {
             None => StdRng::from_entropy(),
         };
         Ok(Self {
+            event_hooks: super::event_hooks::EventHooks::new(config.events, config.seed),
             token: config.token,
             auth_server: super::authserver::AuthServer::new(&base_url),
             base_url,

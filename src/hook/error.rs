@@ -32,6 +32,15 @@ pub enum HookError {
     /// Unknown path.
     #[error("no such endpoint")]
     NotFound,
+    /// An event hook delivery with more events than `event_hook.max_events_per_batch`.
+    #[error("more than {0} events in one delivery")]
+    TooManyEvents(usize),
+    /// An event hook verification without a usable `X-Okta-Verification-Challenge`.
+    #[error("X-Okta-Verification-Challenge must be one header of 1-256 token characters")]
+    BadChallenge,
+    /// A dependency failed; the caller should retry (Okta retries a 5xx once).
+    #[error("temporarily unavailable; retry")]
+    Unavailable,
     /// A fault of ours (a caught panic).
     #[error("internal error")]
     Internal,
@@ -48,6 +57,9 @@ impl HookError {
             Self::WrongEventType => "wrong_event_type",
             Self::BodyTooLarge(_) => "body_too_large",
             Self::NotFound => "not_found",
+            Self::TooManyEvents(_) => "too_many_events",
+            Self::BadChallenge => "bad_challenge",
+            Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
     }
@@ -58,8 +70,10 @@ impl HookError {
             Self::MalformedJson
             | Self::WrongContentType
             | Self::MissingFields
-            | Self::WrongEventType => StatusCode::BAD_REQUEST,
-            Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            | Self::WrongEventType
+            | Self::BadChallenge => StatusCode::BAD_REQUEST,
+            Self::BodyTooLarge(_) | Self::TooManyEvents(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -111,11 +111,7 @@ pub async fn password_import(
     let origin = super::protocol::origin_of(&headers, &request);
     let ip = IpBucket::from_okta(request.end_user_ip());
     let credential = request.data.context.credential;
-    let username = if state.settings.legacy.lowercase_username {
-        credential.username.trim().to_lowercase()
-    } else {
-        credential.username
-    };
+    let username = state.settings.legacy.login_for(&credential.username);
     let budget = state.settings.hook.budget;
     let deadline = started + budget;
     let span = tracing::info_span!("password_import", username = %Escaped(&username));

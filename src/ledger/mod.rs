@@ -2,18 +2,25 @@
 //! verdict of every hook call and the `migrated_users` view. Never stores a
 //! password or a hash.
 
+mod confirmations;
 mod group_commit;
 mod imports;
 pub mod progress;
 pub mod sanitise;
 pub mod spool;
 pub mod stragglers;
+#[cfg(test)]
+pub(crate) mod test_db;
 mod throttle;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use sqlx::{AnyPool, Row};
 
+pub use confirmations::{
+    Applied, Confirmation, ConfirmationSource, ConfirmationState, ImportOutcome, OutcomeRecord,
+    Unconfirmed,
+};
 pub use group_commit::GroupCommit;
 pub use imports::{ImportRecord, ImportResult, ImportState, PendingImport};
 pub use progress::{ImportRun, Progress};

@@ -9,6 +9,7 @@
 mod check;
 mod client;
 mod error;
+mod event_hooks;
 mod hooks;
 mod users;
 
@@ -19,6 +20,10 @@ pub use client::{
 pub use error::{
     ErrorCause, OktaError, OktaErrorBody, Result, E_INVALID_TOKEN, E_NOT_FOUND, E_RATE_LIMIT,
     E_VALIDATION, LOGIN_EXISTS_CAUSE,
+};
+pub use event_hooks::{
+    EventHook, EventHookChannel, EventHookChannelConfig, EventHookCreate, EventSubscriptions,
+    EVENT_TYPE_SUBSCRIPTION, USER_IMPORT_PASSWORD,
 };
 pub use hooks::{
     AuthScheme, Channel, ChannelConfig, HookHeader, InlineHook, InlineHookCreate, OAuthChannel,

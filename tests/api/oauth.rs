@@ -379,10 +379,12 @@ async fn a_sign_in_through_the_stand_in_in_oauth_mode() {
             settings,
             client_secret: Some(SecretString::from(client_secret)),
         },
+        events: Default::default(),
     };
     let url = format!("{}/hooks/password-import", app.address);
     let cmd = HookCommand::Register {
-        url: url.parse().unwrap(),
+        url: Some(url.parse().unwrap()),
+        events: None,
         name: "passbridge password import".into(),
         replace: false,
         rotate_secret: false,

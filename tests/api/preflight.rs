@@ -467,6 +467,7 @@ async fn hook_test_is_not_a_migration_and_a_real_sign_in_is() {
         header: "Authorization".into(),
         configured: passbridge::cmd::hook::ConfiguredSecrets::default(),
         oauth: Default::default(),
+        events: Default::default(),
     };
 
     // `passbridge hook test` through Okta's /execute: VERIFIED, but a test.

@@ -27,7 +27,8 @@ async fn hook(
 
 fn register(url: &str, replace: bool) -> HookCommand {
     HookCommand::Register {
-        url: url.parse().unwrap(),
+        url: Some(url.parse().unwrap()),
+        events: None,
         name: "passbridge password import".into(),
         replace,
         rotate_secret: false,
@@ -77,6 +78,7 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
         header: "Authorization".into(),
         configured: ConfiguredSecrets::default(),
         oauth: Default::default(),
+        events: Default::default(),
     };
     let url = format!("{}/hooks/password-import", app.address);
 
@@ -209,6 +211,7 @@ async fn a_generated_secret_is_printed_once_and_is_what_okta_sends() {
         header: "X-Passbridge-Secret".into(),
         configured: ConfiguredSecrets::default(),
         oauth: Default::default(),
+        events: Default::default(),
     };
     // Act
     let (result, out) = hook(&ctx, register(&target.url, false), "").await;
@@ -340,6 +343,7 @@ async fn secret_okta_sends(stand: &passbridge::dev_okta::StandIn, target: &TestH
         header: "Authorization".into(),
         configured: ConfiguredSecrets::default(),
         oauth: Default::default(),
+        events: Default::default(),
     };
     let id = stand.hooks()[0].id.clone();
     let (result, out) = hook(
@@ -551,6 +555,7 @@ async fn hook_delete_on_a_terminal_deletes_only_after_yes() {
         header: "Authorization".into(),
         configured: ConfiguredSecrets::default(),
         oauth: Default::default(),
+        events: Default::default(),
     };
     let (result, _) = hook(&ctx, register(&target.url, false), "").await;
     result.unwrap();
