@@ -8,7 +8,12 @@
 #   scripts/overload.sh            # release build
 #   PROFILE=debug scripts/overload.sh   # debug build (hash crates are optimised in debug too)
 #
-# Env: CLIENTS (200), SECONDS_LOAD (30), PAUSE_MS (1000), USERS (20), PORT (18090), ADMIN_PORT (18091).
+# Env: CLIENTS (200), SECONDS_LOAD (30), PAUSE_MS (1000), USERS (20), PORT (18090), ADMIN_PORT (18091),
+#      KIND (bcrypt12: the scheme of the load runs), ONLY (overload: the load run
+#      and its batch reference alone, without the 2-client and enumeration runs).
+#
+# Okta's concurrency (about 75 transactions open org-wide) on bcrypt-10:
+#   KIND=bcrypt10 CLIENTS=75 PAUSE_MS=0 SECONDS_LOAD=20 ONLY=overload scripts/overload.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${PROFILE:-release}
@@ -16,6 +21,8 @@ clients=${CLIENTS:-200}
 seconds=${SECONDS_LOAD:-30}
 pause=${PAUSE_MS:-1000}
 users=${USERS:-20}
+kind=${KIND:-bcrypt12}
+only=${ONLY:-}
 port=${PORT:-18090}
 admin_port=${ADMIN_PORT:-18091}
 secret=overload-secret-0123456789abcdef
@@ -63,21 +70,26 @@ peak_rss() { awk '/VmHWM/ {printf "%.1f MiB", $2/1024}' "/proc/$server/status"; 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -srm), build: $profile"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-"$gen" seed bcrypt12 "$users" "$work/bcrypt12.sql" "$work/bcrypt12.jsonl"
+"$gen" seed "$kind" "$users" "$work/$kind.sql" "$work/$kind.jsonl"
 # The same hashes, verified offline on every core, a few times over.
-for _ in 1 2 3; do cat "$work/bcrypt12.jsonl"; done > "$work/batch.jsonl"
+for _ in 1 2 3; do cat "$work/$kind.jsonl"; done > "$work/batch.jsonl"
 lines=$(wc -l < "$work/batch.jsonl")
 t0=$(date +%s.%N)
 "$bin" hash verify --batch "$work/batch.jsonl" > /dev/null 2>&1
 t1=$(date +%s.%N)
-echo "hash verify --batch: $lines bcrypt-12 verifications in $(echo "$t1 - $t0" | bc) s = $(echo "scale=2; $lines / ($t1 - $t0)" | bc) /s"
+echo "hash verify --batch: $lines $kind verifications in $(echo "$t1 - $t0" | bc) s = $(echo "scale=2; $lines / ($t1 - $t0)" | bc) /s"
 
-start bcrypt12
-echo "== $clients clients, ${pause} ms pause, ${seconds} s, bcrypt-12"
+start "$kind"
+echo "== $clients clients, ${pause} ms pause, ${seconds} s, $kind"
 "$gen" load "$url" "$secret" "$users" "$clients" "$seconds" "$pause"
 echo "  peak RSS: $(peak_rss)"
 curl -fsS "http://127.0.0.1:$admin_port/metrics" 2>/dev/null | grep -E '^passbridge_(hook_answers_total|hook_overloaded_total)' | sed 's/^/  /' || true
 stop
+if [ "$only" = overload ]; then
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
+"$gen" seed bcrypt12 "$users" "$work/bcrypt12.sql" "$work/bcrypt12.jsonl"
 start bcrypt12
 echo "== 2 clients, no pause, ${seconds} s, bcrypt-12"
 "$gen" load "$url" "$secret" "$users" 2 "$seconds" 0
