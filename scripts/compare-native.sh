@@ -64,6 +64,8 @@ build_native() {
 
 build_passbridge() {
     # The release profile (bench inherits it): what the shipped binary runs.
+    # PB_BENCH=path skips the build (the executable `cargo bench --no-run` printed).
+    if [[ -n ${PB_BENCH:-} ]]; then return; fi
     cargo bench --bench native --no-run 2>&1 | tee "$WORK/cargo-bench.log" >&2
     PB_BENCH=$(sed -n 's/.*Executable .*(\(.*\)).*/\1/p' "$WORK/cargo-bench.log" | tail -n1)
     [[ -x $PB_BENCH ]] || { echo "no bench executable in $WORK/cargo-bench.log" >&2; exit 1; }

@@ -9,7 +9,7 @@
 #   scripts/hook-vs-floor.sh
 #   ROUNDS=5 SECONDS_LOAD=10 CONNECTIONS=64 scripts/hook-vs-floor.sh
 #
-# Env: ROUNDS (3), SECONDS_LOAD (10), CONNECTIONS (64), USERS (1000),
+# Env: ROUNDS (3), SECONDS_LOAD (10), CONNECTIONS (64), USERS (1000), SKIP_BUILD,
 #      PG_URL (postgres://postgres@127.0.0.1:5432; PG rows skipped if unreachable).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,9 @@ admin_port=18191
 secret=floor-bench-secret-0123456789abcdef
 
 command -v wrk >/dev/null || { echo "installing wrk (Debian)"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }
-cargo build --release --quiet --bin passbridge --example floor --example overload
+# SKIP_BUILD=1 uses the binaries already built (a commit since rebuilds the
+# crate: build.rs stamps the commit into it).
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin passbridge --example floor --example overload
 out=${CARGO_TARGET_DIR:-target}/release
 bin=$out/passbridge
 work=$(mktemp -d)
