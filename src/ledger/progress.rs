@@ -290,11 +290,7 @@ impl Ledger {
         }
         // The window's calendar days (UTC), today included.
         let window_start = day_of(now - time::Duration::days(RATE_WINDOW_DAYS - 1));
-        let verified_in_window = per_day
-            .verified
-            .range(window_start..)
-            .map(|(_, n)| n)
-            .sum();
+        let verified_in_window = per_day.verified.range(window_start..).map(|(_, n)| n).sum();
         let daily = self.daily(now, totals.hook.waiting, &per_day).await?;
         let verdicts_hourly = self.verdicts_hourly(now).await?;
         let rate_limit = self.last_import_run().await?;

@@ -243,8 +243,7 @@ impl Ledger {
              ORDER BY u.imported_at, u.login{limit_sql}",
             per_user_sql()
         ));
-        let mut query =
-            sqlx::query(&sql).bind(cutoff(OffsetDateTime::now_utc(), older_than));
+        let mut query = sqlx::query(&sql).bind(cutoff(OffsetDateTime::now_utc(), older_than));
         if let Some(limit) = limit {
             query = query.bind(i64::try_from(limit).unwrap_or(i64::MAX));
         }
