@@ -5,8 +5,8 @@
 mod admission;
 mod audit;
 mod cli;
-mod deploy;
 mod dashboard;
+mod deploy;
 mod fuzz_regressions;
 mod hash_cli;
 mod hash_properties;
@@ -28,7 +28,7 @@ mod replay;
 mod requests;
 mod runbook;
 mod runtime;
-mod stragglers;
 mod status;
+mod stragglers;
 mod throttle;
 mod tls;
