@@ -9,8 +9,8 @@ pub mod hook;
 pub mod import;
 pub mod retire;
 pub mod serve;
-pub mod status;
 pub mod stragglers;
+pub mod status;
 pub mod throttle;
 
 use std::process::ExitCode;

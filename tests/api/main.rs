@@ -5,8 +5,8 @@
 mod admission;
 mod audit;
 mod cli;
-mod dashboard;
 mod deploy;
+mod dashboard;
 mod fuzz_regressions;
 mod hash_cli;
 mod hash_properties;
@@ -28,7 +28,7 @@ mod replay;
 mod requests;
 mod runbook;
 mod runtime;
-mod status;
 mod stragglers;
+mod status;
 mod throttle;
 mod tls;
