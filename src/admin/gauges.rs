@@ -21,7 +21,7 @@ pub struct UserLabels {
     /// Legacy scheme (`none` for rows without one).
     pub scheme: String,
     /// `seen`, `native`, `hook`, `failed`, `pending`, `skipped`, `verified`,
-    /// `confirmed`, `awaiting_confirmation` or `waiting`.
+    /// `confirmed`, `awaiting_confirmation`, `reset_sent` or `waiting`.
     pub figure: String,
 }
 
@@ -95,7 +95,7 @@ impl ProgressGauges {
         );
         registry.register(
             "migration_stragglers",
-            "Hook-imported users not verified this many days after import",
+            "Hook-imported users still waiting (not verified, not confirmed, not sent a reset) this many days after import",
             g.stragglers.clone(),
         );
         registry.register(
@@ -187,6 +187,7 @@ impl ProgressGauges {
             ("verified", h.verified),
             ("confirmed", h.confirmed),
             ("awaiting_confirmation", h.awaiting_confirmation),
+            ("reset_sent", h.reset_sent),
             ("waiting", h.waiting),
         ] {
             self.users

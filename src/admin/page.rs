@@ -149,6 +149,7 @@ fn totals(out: &mut String, t: &Figures, p: &Progress) {
             "awaiting confirmation",
             h.awaiting_confirmation,
         ),
+        ("hook.reset_sent", "sent a password reset", h.reset_sent),
         ("hook.waiting", "still waiting", h.waiting),
     ] {
         card(out, figure, label, &n.to_string());
@@ -166,7 +167,7 @@ fn totals(out: &mut String, t: &Figures, p: &Progress) {
         "estimated completion",
         r.estimated_completion.as_deref().unwrap_or("unknown"),
     );
-    out.push_str("</div></section><section><h2>Stragglers (not verified since import)</h2><div class=\"cards\">");
+    out.push_str("</div></section><section><h2>Stragglers (still waiting since import)</h2><div class=\"cards\">");
     for s in &t.stragglers {
         card(
             out,

@@ -22,8 +22,9 @@ Examples:
   passbridge status --ledger-url postgres://pb@db/passbridge --json
 
 Figures: users seen by the import and their import state; hook users
-verified by an Okta sign-in, confirmed by Okta and still waiting; stragglers
-(hook users not verified 7/30/60/90 days after import); the same per legacy
+verified by an Okta sign-in, confirmed by Okta, sent a password reset and
+still waiting (none of those: the rule `stragglers` and `hook retire` use);
+stragglers (users still waiting 7/30/60/90 days after import); the same per legacy
 source and scheme; the verification rate of the last 7 days with an estimated
 completion date; the last import run's Okta rate-limit position. The JSON
 schema is documented in the README (\"Watching the migration\").";
@@ -93,6 +94,7 @@ pub fn report(p: &Progress) -> String {
                 "awaiting confirmation",
                 t.hook.awaiting_confirmation.to_string(),
             ),
+            ("sent a password reset", t.hook.reset_sent.to_string()),
             ("still waiting", t.hook.waiting.to_string()),
         ],
     );
@@ -101,7 +103,7 @@ pub fn report(p: &Progress) -> String {
         .iter()
         .map(|s| {
             (
-                format!("not verified after {} days", s.older_than_days),
+                format!("still waiting after {} days", s.older_than_days),
                 s.users.to_string(),
             )
         })

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use time::OffsetDateTime;
 
+use super::stragglers::{days_cutoff, per_user_sql, straggler_count_sql, waiting_sql};
 use super::{now_rfc3339, rfc3339, Ledger, LedgerError};
 
 /// Version of the `status --json` document; bumped only on a breaking change.
@@ -20,7 +21,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The legacy source every import reads today (one source, named so the
 /// multi-source work can fill [`Group::source`] per row).
 pub const LEGACY_SOURCE: &str = "legacy";
-/// Straggler ages: hook-imported users not verified this many days after import.
+/// Straggler ages: waiting users (see [`crate::ledger::stragglers`]) imported
+/// more than this many days ago.
 pub const STRAGGLER_DAYS: [i64; 4] = [7, 30, 60, 90];
 /// The recent window the daily rate and the completion estimate come from.
 pub const RATE_WINDOW_DAYS: i64 = 7;
@@ -32,21 +34,6 @@ pub const VERDICT_HOURS: i64 = 24;
 /// 200,000 users on SQLite in a debug build; PostgreSQL and MariaDB aggregate
 /// faster).
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// One row per lower-cased login: its import (scheme, state, imported_at),
-/// whether the hook verified it at an Okta sign-in (`migrated_users`, which
-/// counts only `origin = 'okta'` calls) and when first, and whether Okta
-/// confirmed it. A UNION grouped by login, not a join on `LOWER(...)`: that
-/// join cannot use an index and goes quadratic on SQLite, where sorting
-/// the three inputs once stays O(n log n) on every engine.
-const PER_USER: &str = "(SELECT login, MAX(scheme) AS scheme, MAX(state) AS state, \
-     MAX(imported_at) AS imported_at, MAX(verified) AS verified, MIN(verified_at) AS verified_at, \
-     MAX(confirmed) AS confirmed FROM (\
-     SELECT login, scheme, state, imported_at, 0 AS verified, NULL AS verified_at, 0 AS confirmed \
-     FROM import_users \
-     UNION ALL SELECT LOWER(username), NULL, NULL, NULL, 1, first_verified_at, 0 FROM migrated_users \
-     UNION ALL SELECT LOWER(login), NULL, NULL, NULL, 0, NULL, 1 FROM okta_confirmations \
-     WHERE state = 'confirmed') r GROUP BY login) u";
 
 /// Where the import stands (table `import_users`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,7 +52,7 @@ pub struct ImportFigures {
     pub skipped: i64,
 }
 
-/// The hook-path users: verified, confirmed, waiting.
+/// The hook-path users: verified, confirmed, sent a reset, waiting.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HookFigures {
     /// Hook-imported users the hook has answered VERIFIED for at an Okta sign-in.
@@ -74,7 +61,13 @@ pub struct HookFigures {
     pub confirmed: i64,
     /// Verified but not confirmed by Okta yet.
     pub awaiting_confirmation: i64,
-    /// Hook-imported users not verified yet (still to migrate).
+    /// Hook-imported users sent Okta's reset-password email
+    /// (`passbridge stragglers --reset-password`).
+    #[serde(default)]
+    pub reset_sent: i64,
+    /// Hook-imported users still waiting (still to migrate): not verified,
+    /// not confirmed by Okta, not sent a reset (the rule of
+    /// [`crate::ledger::stragglers`]; equals `Ledger::waiting_count`).
     pub waiting: i64,
 }
 
@@ -83,7 +76,8 @@ pub struct HookFigures {
 pub struct Stragglers {
     /// The age threshold (one of [`STRAGGLER_DAYS`]).
     pub older_than_days: i64,
-    /// Hook-imported users not verified within that many days of import.
+    /// Waiting users imported more than that many days ago (the rule of
+    /// [`crate::ledger::stragglers`]; equals `Ledger::straggler_counts`).
     pub users: i64,
 }
 
@@ -124,6 +118,7 @@ impl Figures {
         h.verified += oh.verified;
         h.confirmed += oh.confirmed;
         h.awaiting_confirmation += oh.awaiting_confirmation;
+        h.reset_sent += oh.reset_sent;
         h.waiting += oh.waiting;
         for (s, os) in self.stragglers.iter_mut().zip(&o.stragglers) {
             s.users += os.users;
@@ -251,6 +246,15 @@ pub struct ImportRun {
     pub rate: Option<crate::okta::RateLimitSnapshot>,
 }
 
+/// Hook users per day (YYYY-MM-DD, UTC), from [`Ledger::groups`].
+#[derive(Debug, Default)]
+struct PerDay {
+    /// First verified at an Okta sign-in that day.
+    verified: BTreeMap<String, i64>,
+    /// Stopped waiting that day.
+    settled: BTreeMap<String, i64>,
+}
+
 fn count(row: &sqlx::any::AnyRow, col: &str) -> Result<i64, LedgerError> {
     Ok(row.try_get::<i64, _>(col)?)
 }
@@ -279,17 +283,15 @@ impl Ledger {
     }
 
     async fn compute_progress(&self, now: OffsetDateTime) -> Result<Progress, LedgerError> {
-        let (by_scheme, verified_per_day) = self.groups(now).await?;
+        let (by_scheme, per_day) = self.groups(now).await?;
         let mut totals = Figures::empty();
         for g in &by_scheme {
             totals.add(&g.figures);
         }
         // The window's calendar days (UTC), today included.
         let window_start = day_of(now - time::Duration::days(RATE_WINDOW_DAYS - 1));
-        let verified_in_window = verified_per_day.range(window_start..).map(|(_, n)| n).sum();
-        let daily = self
-            .daily(now, totals.hook.waiting, &verified_per_day)
-            .await?;
+        let verified_in_window = per_day.verified.range(window_start..).map(|(_, n)| n).sum();
+        let daily = self.daily(now, totals.hook.waiting, &per_day).await?;
         let verdicts_hourly = self.verdicts_hourly(now).await?;
         let rate_limit = self.last_import_run().await?;
         Ok(Progress {
@@ -309,24 +311,20 @@ impl Ledger {
         })
     }
 
-    /// Figures per scheme, and hook users verified per day, in the one
-    /// aggregate that reads every user (grouped by scheme and day of first
-    /// verification, so a second pass for the days is not needed).
-    async fn groups(
-        &self,
-        now: OffsetDateTime,
-    ) -> Result<(Vec<Group>, BTreeMap<String, i64>), LedgerError> {
+    /// Figures per scheme, and hook users verified and settled per day, in
+    /// the one aggregate that reads every user (grouped by scheme and the
+    /// days of first verification and of settling, so a second pass for the
+    /// days is not needed). Who waits and who straggles is
+    /// [`crate::ledger::stragglers`]' rule, composed in.
+    async fn groups(&self, now: OffsetDateTime) -> Result<(Vec<Group>, PerDay), LedgerError> {
         let straggler_cols: String = STRAGGLER_DAYS
             .iter()
-            .map(|d| {
-                format!(
-                    ", COUNT(CASE WHEN u.state = 'created_hook' AND u.verified = 0 \
-                     AND u.imported_at < ? THEN 1 END) AS older_{d}"
-                )
-            })
+            .map(|d| format!(", {}", straggler_count_sql(&format!("older_{d}"))))
             .collect();
+        let waiting = waiting_sql();
         let sql = self.sql(&format!(
-            "SELECT u.scheme AS scheme, SUBSTR(u.verified_at, 1, 10) AS day, COUNT(*) AS seen, \
+            "SELECT u.scheme AS scheme, SUBSTR(u.verified_at, 1, 10) AS day, \
+             SUBSTR(u.settled_at, 1, 10) AS settled_day, COUNT(*) AS seen, \
              COUNT(CASE WHEN u.state = 'created_native' THEN 1 END) AS native, \
              COUNT(CASE WHEN u.state = 'created_hook' THEN 1 END) AS hook, \
              COUNT(CASE WHEN u.state = 'failed' THEN 1 END) AS failed, \
@@ -334,19 +332,23 @@ impl Ledger {
              COUNT(CASE WHEN u.state = 'skipped' THEN 1 END) AS skipped, \
              COUNT(CASE WHEN u.state = 'created_hook' AND u.verified = 1 THEN 1 END) AS verified, \
              COUNT(CASE WHEN u.state = 'created_hook' AND u.confirmed = 1 THEN 1 END) AS confirmed, \
-             COUNT(CASE WHEN u.state = 'created_hook' AND u.verified = 1 AND u.confirmed = 0 THEN 1 END) AS awaiting \
+             COUNT(CASE WHEN u.state = 'created_hook' AND u.verified = 1 AND u.confirmed = 0 THEN 1 END) AS awaiting, \
+             COUNT(CASE WHEN u.state = 'created_hook' AND u.reset_sent = 1 THEN 1 END) AS reset_sent, \
+             COUNT(CASE WHEN {waiting} THEN 1 END) AS waiting, \
+             COUNT(CASE WHEN u.state = 'created_hook' AND NOT ({waiting}) THEN 1 END) AS settled \
              {straggler_cols} \
-             FROM {PER_USER} WHERE u.state IS NOT NULL GROUP BY u.scheme, SUBSTR(u.verified_at, 1, 10)"
+             FROM {} WHERE u.state IS NOT NULL \
+             GROUP BY u.scheme, SUBSTR(u.verified_at, 1, 10), SUBSTR(u.settled_at, 1, 10)",
+            per_user_sql()
         ));
         let mut query = sqlx::query(&sql);
         for d in STRAGGLER_DAYS {
-            query = query.bind(rfc3339(now - time::Duration::days(d)));
+            query = query.bind(days_cutoff(now, d.unsigned_abs()));
         }
         let rows = query.fetch_all(self.pool()).await?;
         let mut by_scheme = BTreeMap::<Option<String>, Figures>::new();
-        let mut per_day = BTreeMap::<String, i64>::new();
+        let mut per_day = PerDay::default();
         for row in &rows {
-            let hook = count(row, "hook")?;
             let verified = count(row, "verified")?;
             let mut stragglers = Vec::with_capacity(STRAGGLER_DAYS.len());
             for d in STRAGGLER_DAYS {
@@ -359,7 +361,7 @@ impl Ledger {
                 import: ImportFigures {
                     seen: count(row, "seen")?,
                     native: count(row, "native")?,
-                    hook,
+                    hook: count(row, "hook")?,
                     failed: count(row, "failed")?,
                     pending: count(row, "pending")?,
                     skipped: count(row, "skipped")?,
@@ -368,12 +370,16 @@ impl Ledger {
                     verified,
                     confirmed: count(row, "confirmed")?,
                     awaiting_confirmation: count(row, "awaiting")?,
-                    waiting: hook - verified,
+                    reset_sent: count(row, "reset_sent")?,
+                    waiting: count(row, "waiting")?,
                 },
                 stragglers,
             };
             if let Some(day) = row.try_get::<Option<String>, _>("day")? {
-                *per_day.entry(day).or_default() += verified;
+                *per_day.verified.entry(day).or_default() += verified;
+            }
+            if let Some(day) = row.try_get::<Option<String>, _>("settled_day")? {
+                *per_day.settled.entry(day).or_default() += count(row, "settled")?;
             }
             by_scheme
                 .entry(row.try_get("scheme")?)
@@ -394,12 +400,13 @@ impl Ledger {
         Ok((groups, per_day))
     }
 
-    /// The last [`HISTORY_DAYS`] days; `remaining` walks back from `waiting_now`.
+    /// The last [`HISTORY_DAYS`] days; `remaining` walks back from
+    /// `waiting_now`, adding back each day's settled users.
     async fn daily(
         &self,
         now: OffsetDateTime,
         waiting_now: i64,
-        verified: &BTreeMap<String, i64>,
+        per_day: &PerDay,
     ) -> Result<Vec<Day>, LedgerError> {
         let first = now - time::Duration::days(HISTORY_DAYS - 1);
         let since = format!("{}T00:00:00.000000Z", day_of(first));
@@ -411,23 +418,25 @@ impl Ledger {
         for row in sqlx::query(&sql).bind(since).fetch_all(self.pool()).await? {
             imported.insert(row.try_get("day")?, count(&row, "n")?);
         }
+        let on = |m: &BTreeMap<String, i64>, day: &str| m.get(day).copied().unwrap_or(0);
         let mut days: Vec<Day> = (0..HISTORY_DAYS)
             .map(|n| {
                 let day = day_of(first + time::Duration::days(n));
                 Day {
-                    imported_hook: imported.get(&day).copied().unwrap_or(0),
-                    verified: verified.get(&day).copied().unwrap_or(0),
+                    imported_hook: on(&imported, &day),
+                    verified: on(&per_day.verified, &day),
                     day,
                     remaining: 0,
                 }
             })
             .collect();
         // The end of today is now; each earlier day ends before the next
-        // day's imports arrived and its verifications happened.
+        // day's imports arrived and its users settled (verified, confirmed
+        // by Okta or sent a reset: see `stragglers::per_user_sql`).
         let mut remaining = waiting_now;
         for d in days.iter_mut().rev() {
             d.remaining = remaining;
-            remaining = remaining - d.imported_hook + d.verified;
+            remaining = remaining - d.imported_hook + on(&per_day.settled, &d.day);
         }
         Ok(days)
     }

@@ -113,15 +113,71 @@ enum SentResets {
     Included,
 }
 
-/// The waiting rule as SQL over `import_users u`, with its binds in order:
-/// the `created_hook` state and the confirmed state.
-const WAITING_SQL: &str = "u.state = ? \
-     AND NOT EXISTS (SELECT 1 FROM migrated_users m WHERE LOWER(m.username) = u.login) \
-     AND NOT EXISTS (SELECT 1 FROM okta_confirmations c WHERE c.login = u.login AND c.state = ?)";
+/// One row `u` per lower-cased login, every flag the rule reads, from one
+/// UNION grouped by login (a join on `LOWER(...)` cannot use an index and
+/// goes quadratic on SQLite; sorting the four inputs once stays O(n log n)
+/// on every engine):
+/// - from `import_users`: `scheme`, `state`, `okta_id`, `imported_at`;
+/// - `verified` (0/1) and `verified_at`: a `VERIFIED` hook call at an Okta
+///   sign-in (`migrated_users`, which counts only `origin = 'okta'` calls);
+/// - `confirmed` (0/1): Okta confirmed it stores the password;
+/// - `reset_state` (`straggler_resets.state`, if a reset was attempted) and
+///   `reset_sent` (0/1: Okta's reset-password email went out);
+/// - `settled_at`: the earliest of the first verification, the confirmation
+///   and the reset email, i.e. when a hook user stopped waiting.
+///
+/// `status` composes [`waiting_sql`] over this into its one grouped pass; the
+/// straggler queries here read it too, so there is one spelling of the rule.
+pub(super) fn per_user_sql() -> String {
+    format!(
+        "(SELECT login, MAX(scheme) AS scheme, MAX(state) AS state, MAX(okta_id) AS okta_id, \
+         MAX(imported_at) AS imported_at, MAX(verified) AS verified, MIN(verified_at) AS verified_at, \
+         MAX(confirmed) AS confirmed, MAX(reset_state) AS reset_state, MAX(reset_sent) AS reset_sent, \
+         MIN(settled_at) AS settled_at FROM (\
+         SELECT login, scheme, state, okta_id, imported_at, 0 AS verified, NULL AS verified_at, \
+         0 AS confirmed, NULL AS reset_state, 0 AS reset_sent, NULL AS settled_at FROM import_users \
+         UNION ALL SELECT LOWER(username), NULL, NULL, NULL, NULL, 1, first_verified_at, 0, NULL, 0, \
+         first_verified_at FROM migrated_users \
+         UNION ALL SELECT LOWER(login), NULL, NULL, NULL, NULL, 0, NULL, 1, NULL, 0, confirmed_at \
+         FROM okta_confirmations WHERE state = '{CONFIRMED}' \
+         UNION ALL SELECT LOWER(login), NULL, NULL, NULL, NULL, 0, NULL, 0, state, \
+         CASE WHEN state = '{sent}' THEN 1 ELSE 0 END, CASE WHEN state = '{sent}' THEN sent_at END \
+         FROM straggler_resets) r GROUP BY login) u",
+        sent = ResetState::Sent.as_str(),
+    )
+}
 
-/// Users already sent a reset are handled; bind: the `sent` state.
-const NOT_SENT_SQL: &str =
-    "NOT EXISTS (SELECT 1 FROM straggler_resets r WHERE r.login = u.login AND r.state = ?)";
+/// Still on the hook, over [`per_user_sql`]'s `u`: created with the hook
+/// flag, not verified at an Okta sign-in, not confirmed by Okta (whether
+/// or not a reset email went out).
+fn on_hook_sql() -> String {
+    format!(
+        "u.state = '{}' AND u.verified = 0 AND u.confirmed = 0",
+        ImportState::CreatedHook.as_str()
+    )
+}
+
+/// The waiting rule over [`per_user_sql`]'s `u`: still on the hook and not
+/// sent a reset (those users are handled).
+pub(super) fn waiting_sql() -> String {
+    format!("{} AND u.reset_sent = 0", on_hook_sql())
+}
+
+/// A `COUNT` column named `alias` over [`per_user_sql`]'s `u`: the
+/// stragglers, waiting users imported at or before the one bind, a
+/// [`days_cutoff`].
+pub(super) fn straggler_count_sql(alias: &str) -> String {
+    format!(
+        "COUNT(CASE WHEN {} AND u.imported_at <= ? THEN 1 END) AS {alias}",
+        waiting_sql()
+    )
+}
+
+/// `days` days before `now` as a ledger timestamp (the bind of
+/// [`straggler_count_sql`]).
+pub(super) fn days_cutoff(now: OffsetDateTime, days: u64) -> String {
+    cutoff(now, Duration::from_secs(days.saturating_mul(86_400)))
+}
 
 /// `now - age` as a ledger timestamp; an age past the calendar's start
 /// means "any time".
@@ -176,25 +232,18 @@ impl Ledger {
         limit: Option<u64>,
         sent: SentResets,
     ) -> Result<Vec<Straggler>, LedgerError> {
-        let not_sent = match sent {
-            SentResets::Excluded => format!(" AND {NOT_SENT_SQL}"),
-            SentResets::Included => String::new(),
+        let rule = match sent {
+            SentResets::Excluded => waiting_sql(),
+            SentResets::Included => on_hook_sql(),
         };
         let limit_sql = if limit.is_some() { " LIMIT ?" } else { "" };
         let sql = self.sql(&format!(
-            "SELECT u.login, u.okta_id, u.imported_at, u.scheme, \
-             (SELECT r.state FROM straggler_resets r WHERE r.login = u.login) AS reset_state \
-             FROM import_users u \
-             WHERE {WAITING_SQL} AND u.imported_at <= ?{not_sent} \
-             ORDER BY u.imported_at, u.login{limit_sql}"
+            "SELECT u.login, u.okta_id, u.imported_at, u.scheme, u.reset_state \
+             FROM {} WHERE {rule} AND u.imported_at <= ? \
+             ORDER BY u.imported_at, u.login{limit_sql}",
+            per_user_sql()
         ));
-        let mut query = sqlx::query(&sql)
-            .bind(ImportState::CreatedHook.as_str())
-            .bind(CONFIRMED)
-            .bind(cutoff(OffsetDateTime::now_utc(), older_than));
-        if sent == SentResets::Excluded {
-            query = query.bind(ResetState::Sent.as_str());
-        }
+        let mut query = sqlx::query(&sql).bind(cutoff(OffsetDateTime::now_utc(), older_than));
         if let Some(limit) = limit {
             query = query.bind(i64::try_from(limit).unwrap_or(i64::MAX));
         }
@@ -232,25 +281,18 @@ impl Ledger {
         }
         let now = OffsetDateTime::now_utc();
         let columns: Vec<String> = (0..days.len())
-            .map(|i| format!("COUNT(CASE WHEN u.imported_at <= ? THEN 1 END) AS n{i}"))
+            .map(|i| straggler_count_sql(&format!("n{i}")))
             .collect();
         let sql = self.sql(&format!(
-            "SELECT {} FROM import_users u WHERE {WAITING_SQL} AND {NOT_SENT_SQL}",
-            columns.join(", ")
+            "SELECT {} FROM {}",
+            columns.join(", "),
+            per_user_sql()
         ));
         let mut query = sqlx::query(&sql);
         for d in days {
-            query = query.bind(cutoff(
-                now,
-                Duration::from_secs(u64::from(*d).saturating_mul(86_400)),
-            ));
+            query = query.bind(days_cutoff(now, u64::from(*d)));
         }
-        let row = query
-            .bind(ImportState::CreatedHook.as_str())
-            .bind(CONFIRMED)
-            .bind(ResetState::Sent.as_str())
-            .fetch_one(self.pool())
-            .await?;
+        let row = query.fetch_one(self.pool()).await?;
         days.iter()
             .enumerate()
             .map(|(i, d)| {
@@ -269,14 +311,11 @@ impl Ledger {
     /// The query failed.
     pub async fn waiting_count(&self) -> Result<i64, LedgerError> {
         let sql = self.sql(&format!(
-            "SELECT COUNT(*) FROM import_users u WHERE {WAITING_SQL} AND {NOT_SENT_SQL}"
+            "SELECT COUNT(*) FROM {} WHERE {}",
+            per_user_sql(),
+            waiting_sql()
         ));
-        Ok(sqlx::query_scalar(&sql)
-            .bind(ImportState::CreatedHook.as_str())
-            .bind(CONFIRMED)
-            .bind(ResetState::Sent.as_str())
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar(&sql).fetch_one(self.pool()).await?)
     }
 
     /// Records that `login`'s reset is about to be sent by `run_id`, before

@@ -73,6 +73,7 @@ fn expected_figures(p: &Progress) -> Vec<(String, String)> {
         ("hook.verified", h.verified),
         ("hook.confirmed", h.confirmed),
         ("hook.awaiting_confirmation", h.awaiting_confirmation),
+        ("hook.reset_sent", h.reset_sent),
         ("hook.waiting", h.waiting),
     ]
     .into_iter()

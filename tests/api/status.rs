@@ -463,7 +463,7 @@ async fn status_prints_an_aligned_report() {
         "  legacy users seen  10",
         "  imported via hook  6",
         "  still waiting          4",
-        "  not verified after 90 days  1",
+        "  still waiting after 90 days  1",
         "  Okta requests  42 of 600 left",
         "1 verified, 1 imported via hook, 4 still to migrate",
     ] {

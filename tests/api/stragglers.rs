@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use passbridge::db::DbKind;
 use passbridge::dev_okta::{RateLimit, StandIn};
+use passbridge::ledger::progress::{Stragglers, STRAGGLER_DAYS};
 use passbridge::ledger::stragglers::{ResetState, Straggler, StragglerCount};
 use passbridge::ledger::{rfc3339, HookCall, Ledger, Origin};
 use passbridge::okta::{CreateUser, OktaClient};
@@ -83,29 +84,28 @@ async fn reset_rows(ledger: &Ledger) -> Vec<(String, String, i64)> {
     .unwrap()
 }
 
-/// Every case of the rule, with distinct ages (the list is oldest first).
-async fn the_rule(kind: DbKind) {
-    // Arrange
-    let Some(db) = TestDb::create(kind).await else {
-        return;
-    };
-    let ledger = Ledger::connect(&db.url).await.unwrap();
-    seed(&ledger, "old@x.io", "created_hook", "00u1", 100).await;
-    seed(&ledger, "test-only@x.io", "created_hook", "00u2", 99).await;
-    seed(&ledger, "refused@x.io", "created_hook", "00u3", 98).await;
-    seed(&ledger, "pending@x.io", "created_hook", "00u4", 97).await;
-    seed(&ledger, "sixty-five@x.io", "created_hook", "00u5", 65).await;
-    seed(&ledger, "young@x.io", "created_hook", "00u6", 10).await;
-    seed(&ledger, "verified@x.io", "created_hook", "00u7", 100).await;
-    seed(&ledger, "confirmed@x.io", "created_hook", "00u8", 100).await;
-    seed(&ledger, "native@x.io", "created_native", "00u9", 100).await;
-    seed(&ledger, "sent@x.io", "created_hook", "00ua", 100).await;
+/// Every case of the rule, with distinct ages (the list is oldest first):
+/// six waiting users (100, 99, 98, 97, 65 and 10 days old: one seen only by
+/// a `hook test` call, one whose confirmation failed, one with a pending
+/// reset) and, 100 days old, one verified, one confirmed, one sent a reset
+/// and one native user.
+async fn seed_every_case(ledger: &Ledger) {
+    seed(ledger, "old@x.io", "created_hook", "00u1", 100).await;
+    seed(ledger, "test-only@x.io", "created_hook", "00u2", 99).await;
+    seed(ledger, "refused@x.io", "created_hook", "00u3", 98).await;
+    seed(ledger, "pending@x.io", "created_hook", "00u4", 97).await;
+    seed(ledger, "sixty-five@x.io", "created_hook", "00u5", 65).await;
+    seed(ledger, "young@x.io", "created_hook", "00u6", 10).await;
+    seed(ledger, "verified@x.io", "created_hook", "00u7", 100).await;
+    seed(ledger, "confirmed@x.io", "created_hook", "00u8", 100).await;
+    seed(ledger, "native@x.io", "created_native", "00u9", 100).await;
+    seed(ledger, "sent@x.io", "created_hook", "00ua", 100).await;
     // Okta's sign-in (username as typed, matched lower-cased) counts; a
     // `hook test` call and a FAILURE confirmation do not.
-    verified(&ledger, "Verified@X.io", Origin::Okta).await;
-    verified(&ledger, "test-only@x.io", Origin::Test).await;
-    confirmation(&ledger, "confirmed@x.io", "confirmed").await;
-    confirmation(&ledger, "refused@x.io", "failed").await;
+    verified(ledger, "Verified@X.io", Origin::Okta).await;
+    verified(ledger, "test-only@x.io", Origin::Test).await;
+    confirmation(ledger, "confirmed@x.io", "confirmed").await;
+    confirmation(ledger, "refused@x.io", "failed").await;
     ledger
         .reset_begin("r1", "pending@x.io", "00u4")
         .await
@@ -115,6 +115,16 @@ async fn the_rule(kind: DbKind) {
         .reset_finish("sent@x.io", ResetState::Sent, None)
         .await
         .unwrap();
+}
+
+/// Every case of the rule, with distinct ages (the list is oldest first).
+async fn the_rule(kind: DbKind) {
+    // Arrange
+    let Some(db) = TestDb::create(kind).await else {
+        return;
+    };
+    let ledger = Ledger::connect(&db.url).await.unwrap();
+    seed_every_case(&ledger).await;
     // Act
     let sixty = ledger.stragglers(DAY * 60, None).await.unwrap();
     let first_two = ledger.stragglers(DAY * 60, Some(2)).await.unwrap();
@@ -191,8 +201,64 @@ async fn reset_records(kind: DbKind) {
     assert!(!counts.contains_key(&ResetState::Failed));
 }
 
+/// `status` (`Progress`) and `stragglers`/`hook retire` read one rule: the
+/// straggler counts per age and `waiting` agree in every case, and the
+/// burn-down walks back over the users who settled today (verified or sent
+/// a reset), not only the verified ones.
+async fn progress_agrees_with_the_rule(kind: DbKind) {
+    // Arrange
+    let Some(db) = TestDb::create(kind).await else {
+        return;
+    };
+    let ledger = Ledger::connect(&db.url).await.unwrap();
+    seed_every_case(&ledger).await;
+    seed(&ledger, "fresh@x.io", "created_hook", "00ub", 2).await;
+    let days = STRAGGLER_DAYS.map(|d| u32::try_from(d).unwrap());
+    // Act
+    let progress = ledger.progress().await.unwrap();
+    let counts = ledger.straggler_counts(&days).await.unwrap();
+    let waiting = ledger.waiting_count().await.unwrap();
+    // Assert
+    let t = &progress.totals;
+    let by_age = |s: &[Stragglers]| {
+        s.iter()
+            .map(|s| (s.older_than_days, s.users))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        by_age(&t.stragglers),
+        counts
+            .iter()
+            .map(|c| (i64::from(c.days), c.count))
+            .collect::<Vec<_>>(),
+        "{kind:?}"
+    );
+    assert_eq!(by_age(&t.stragglers), [(7, 6), (30, 5), (60, 5), (90, 4)]);
+    assert_eq!((t.hook.waiting, waiting), (7, 7), "{kind:?}: {:?}", t.hook);
+    assert_eq!(
+        (t.hook.verified, t.hook.confirmed, t.hook.reset_sent),
+        (1, 1, 1)
+    );
+    let phpass = progress
+        .by_scheme
+        .iter()
+        .find(|g| g.scheme.as_deref() == Some("phpass"))
+        .unwrap();
+    assert_eq!(phpass.figures.hook, t.hook, "one scheme holds every user");
+    let daily = &progress.daily;
+    assert_eq!(daily.last().map(|d| d.remaining), Some(7));
+    assert_eq!(
+        daily[daily.len() - 2].remaining,
+        7 + 2,
+        "verified@ and sent@ settled today: {daily:?}"
+    );
+    let json = serde_json::to_value(&progress).unwrap();
+    assert_eq!(json["hook"]["reset_sent"], 1, "{json}");
+}
+
 crate::on_every_db! {
     straggler_rule => the_rule;
+    straggler_progress_agrees => progress_agrees_with_the_rule;
     straggler_reset_records => reset_records;
 }
 
