@@ -563,3 +563,30 @@ fn reason_for(e: &HashError) -> &'static str {
         _ => reason::MALFORMED_HASH,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::reason;
+
+    #[test]
+    fn only_final_unverified_reasons_are_replayed_from_the_ledger() {
+        for final_reason in [
+            reason::WRONG_PASSWORD,
+            reason::UNKNOWN_USER,
+            reason::THROTTLED,
+            reason::MALFORMED_HASH,
+        ] {
+            assert_eq!(reason::replayable(final_reason), Some(final_reason));
+        }
+        for transient in [
+            reason::VERIFIED,
+            reason::TIMEOUT,
+            reason::OVERLOADED,
+            reason::LEGACY_UNAVAILABLE,
+            reason::LEDGER_UNAVAILABLE,
+            "probe",
+        ] {
+            assert_eq!(reason::replayable(transient), None, "{transient}");
+        }
+    }
+}
