@@ -85,7 +85,8 @@ pub struct AuthRefusalLabels {
 /// Labels of a replayed hook call.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReplayLabels {
-    /// `answered` (first answer resent) or `joined` (waited for the first call).
+    /// `answered` (first answer resent), `joined` (waited for the first call)
+    /// or `ledger` (an UNVERIFIED another replica recorded, resent).
     pub outcome: String,
 }
 
@@ -342,7 +343,7 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts a replayed hook call (`answered` or `joined`).
+    /// Counts a replayed hook call (`answered`, `joined` or `ledger`).
     pub fn replayed(&self, outcome: &str) {
         self.hook_replays
             .get_or_create(&ReplayLabels {

@@ -39,6 +39,9 @@ const SPOOL_RESERVE: Duration = Duration::from_millis(25);
 const RECORD_RESERVE: Duration = Duration::from_millis(50);
 /// How long the best-effort record of a `ledger_unavailable` answer may take.
 const BEST_EFFORT_RECORD: Duration = Duration::from_secs(5);
+/// The longest the ledger is asked whether another replica already answered
+/// a call; past it the call is decided as usual.
+const LEDGER_REPLAY_TRY: Duration = Duration::from_millis(100);
 
 /// Ledger reasons. Stable strings: admins query the ledger by them.
 pub mod reason {
@@ -69,6 +72,24 @@ pub mod reason {
     /// Refused before hashing: the verification queue could not finish it
     /// before the deadline.
     pub const OVERLOADED: &str = "overloaded";
+
+    /// The recorded reason `s`, when a retry of its call may be answered
+    /// with it again: a verdict on the credential or its throttle. Transient
+    /// faults (`timeout`, `overloaded`, `legacy_unavailable`,
+    /// `ledger_unavailable`) are not: a retry after them is decided afresh.
+    pub fn replayable(s: &str) -> Option<&'static str> {
+        [
+            WRONG_PASSWORD,
+            UNKNOWN_USER,
+            UNSUPPORTED_HASH,
+            MALFORMED_HASH,
+            COST_TOO_HIGH,
+            PASSWORD_TOO_LONG,
+            THROTTLED,
+        ]
+        .into_iter()
+        .find(|r| *r == s)
+    }
 }
 
 /// What the hook decided, before it is recorded and sent.
@@ -141,9 +162,19 @@ pub async fn password_import(
                 }
             }
             Replay::Lead(leader) => {
-                let outcome = decide_within(&state, &username, credential.password, &ip, deadline)
-                    .instrument(span.clone())
-                    .await;
+                let event_id = request.event_id.as_deref().unwrap_or_default();
+                let outcome =
+                    match replay_from_ledger(&state, origin, event_id, &username, deadline)
+                        .instrument(span.clone())
+                        .await
+                    {
+                        Some(outcome) => outcome,
+                        None => {
+                            decide_within(&state, &username, credential.password, &ip, deadline)
+                                .instrument(span.clone())
+                                .await
+                        }
+                    };
                 leader.finish(outcome.clone());
                 outcome
             }
@@ -334,6 +365,52 @@ async fn persist(state: &AppState, row: &HookCallRow, deadline: Instant) -> bool
     }
 }
 
+/// Okta's retry of a call this replica has not seen (another replica, or
+/// before a restart, answered it): when the ledger holds an UNVERIFIED
+/// answer to the same `eventId` and username from Okta within
+/// `hook.replay_window`, that answer again, without hashing or taking a
+/// throttle attempt. A recorded VERIFIED is decided afresh, so the password
+/// must verify again. `None` (decide as usual) also when the ledger does not
+/// answer within [`LEDGER_REPLAY_TRY`].
+async fn replay_from_ledger(
+    state: &AppState,
+    origin: Origin,
+    event_id: &str,
+    username: &str,
+    deadline: Instant,
+) -> Option<Outcome> {
+    if origin != Origin::Okta || event_id.is_empty() {
+        return None;
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let since = time::Duration::try_from(state.settings.hook.replay_window)
+        .ok()
+        .and_then(|window| now.checked_sub(window))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let since = crate::ledger::rfc3339(since);
+    let by = (Instant::now() + LEDGER_REPLAY_TRY).min(deadline);
+    let lookup = state.ledger.recorded_answer(event_id, username, &since);
+    let answer = match tokio::time::timeout_at(by.into(), lookup).await {
+        Ok(Ok(answer)) => answer?,
+        Ok(Err(e)) => {
+            state.metrics.dependency_error("ledger_replay");
+            warn!(error = %e, "ledger replay lookup failed; deciding as usual");
+            return None;
+        }
+        Err(_) => {
+            state.metrics.dependency_error("ledger_replay");
+            warn!("ledger replay lookup timed out; deciding as usual");
+            return None;
+        }
+    };
+    if answer.verdict != CredentialVerdict::Unverified.as_str() {
+        return None;
+    }
+    let reason = reason::replayable(&answer.reason)?;
+    state.metrics.replayed("ledger");
+    Some(Outcome::unverified(reason, None))
+}
+
 /// [`decide`] within the budget, less the time its record needs.
 async fn decide_within(
     state: &AppState,
@@ -484,5 +561,32 @@ fn reason_for(e: &HashError) -> &'static str {
         "cost_too_high" => reason::COST_TOO_HIGH,
         "password_too_long" => reason::PASSWORD_TOO_LONG,
         _ => reason::MALFORMED_HASH,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reason;
+
+    #[test]
+    fn only_final_unverified_reasons_are_replayed_from_the_ledger() {
+        for final_reason in [
+            reason::WRONG_PASSWORD,
+            reason::UNKNOWN_USER,
+            reason::THROTTLED,
+            reason::MALFORMED_HASH,
+        ] {
+            assert_eq!(reason::replayable(final_reason), Some(final_reason));
+        }
+        for transient in [
+            reason::VERIFIED,
+            reason::TIMEOUT,
+            reason::OVERLOADED,
+            reason::LEGACY_UNAVAILABLE,
+            reason::LEDGER_UNAVAILABLE,
+            "probe",
+        ] {
+            assert_eq!(reason::replayable(transient), None, "{transient}");
+        }
     }
 }

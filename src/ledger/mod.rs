@@ -6,6 +6,7 @@ mod confirmations;
 mod group_commit;
 mod imports;
 pub mod progress;
+mod replays;
 pub mod sanitise;
 pub mod spool;
 pub mod stragglers;
@@ -24,6 +25,7 @@ pub use confirmations::{
 pub use group_commit::GroupCommit;
 pub use imports::{ImportRecord, ImportResult, ImportState, PendingImport};
 pub use progress::{ImportRun, Progress};
+pub use replays::RecordedAnswer;
 pub use spool::Spool;
 pub use throttle::{Counter, CounterChange, CounterOutcome};
 

@@ -26,7 +26,7 @@ async fn spawn(kind: DbKind) -> Option<(TestApp, SecretString)> {
 }
 
 /// A `user.import.password` event as protocol §10.2 reconstructs it.
-fn import_event(uuid: &str, published: &str, login: &str, result: &str) -> Value {
+pub fn import_event(uuid: &str, published: &str, login: &str, result: &str) -> Value {
     json!({"uuid": uuid, "published": published, "eventType": "user.import.password",
       "version": "0", "severity": "INFO", "displayMessage": "Import user password",
       "actor": {"id": "00uACTOR", "type": "User", "alternateId": "someone.else@example.com"},
@@ -35,7 +35,7 @@ fn import_event(uuid: &str, published: &str, login: &str, result: &str) -> Value
                  {"id": format!("00u-{login}"), "type": "User", "alternateId": login}]})
 }
 
-fn delivery(events: Vec<Value>) -> Value {
+pub fn delivery(events: Vec<Value>) -> Value {
     json!({"eventType": "com.okta.event_hook", "eventTypeVersion": "1.0",
       "cloudEventsVersion": "0.1", "contentType": "application/json",
       "source": "https://example.okta.com/api/v1/eventHooks/who8vt36qfNpCGz9H1e6",
@@ -43,7 +43,7 @@ fn delivery(events: Vec<Value>) -> Value {
       "data": {"events": events}})
 }
 
-async fn post(app: &TestApp, secret: Option<&str>, body: &Value) -> reqwest::Response {
+pub async fn post(app: &TestApp, secret: Option<&str>, body: &Value) -> reqwest::Response {
     let mut req = app.client.post(format!("{}{PATH}", app.address)).json(body);
     if let Some(s) = secret {
         req = req.header("Authorization", s);

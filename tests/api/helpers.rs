@@ -152,6 +152,16 @@ impl TestDb {
         })
     }
 
+    /// Another handle on this same database with its own scratch directory
+    /// (a second `serve` replica's spool); only the original drops the database.
+    pub fn replica(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            dir: tempfile::tempdir().expect("replica scratch dir"),
+            server: None,
+        }
+    }
+
     /// A pool on this database.
     pub async fn pool(&self) -> AnyPool {
         db::connect(&self.url, PoolSettings::default())

@@ -132,7 +132,7 @@ async fn a_nul_in_the_username_is_an_unknown_user(kind: DbKind) {
 }
 
 /// Renames `hook_calls` away (every insert fails) or back.
-async fn toggle_hook_calls(ledger: &Ledger, away: bool) {
+pub async fn toggle_hook_calls(ledger: &Ledger, away: bool) {
     let (from, to) = if away {
         ("hook_calls", "hook_calls_away")
     } else {

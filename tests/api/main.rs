@@ -28,6 +28,7 @@ mod readme;
 mod reconcile;
 mod register;
 mod replay;
+mod replicas;
 mod requests;
 mod runbook;
 mod runtime;

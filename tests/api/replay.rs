@@ -115,3 +115,29 @@ async fn replays_can_be_turned_off() {
     assert_eq!(send(&app, &body).await, "VERIFIED");
     assert_eq!(user_verifications(&app), 2);
 }
+
+#[tokio::test]
+async fn a_failing_ledger_replay_lookup_decides_as_usual() {
+    let app = app_with_users(
+        DbKind::Sqlite,
+        &[("vic@example.com", "right")],
+        BY_EMAIL,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    // `hook_calls` gone: the lookup for another replica's answer fails (and
+    // the call's own row goes to the spool).
+    crate::ledger_durability::toggle_hook_calls(app.ledger(), true).await;
+    let body = with_event(
+        body_from("vic@example.com", "right", Some("192.0.2.53")),
+        "evt-lookup-fails",
+    );
+    assert_eq!(send(&app, &body).await, "VERIFIED");
+    assert_eq!(user_verifications(&app), 1, "decided as usual");
+    assert!(app
+        .state
+        .metrics
+        .render()
+        .contains("passbridge_dependency_errors_total{dependency=\"ledger_replay\"} 1"));
+}
