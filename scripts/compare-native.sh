@@ -152,4 +152,4 @@ hook_vs_floor() {
 }
 
 hash_speed
-hook_vs_floor
+[ "${HOOK_VS_FLOOR:-1}" = 0 ] || hook_vs_floor  # HOOK_VS_FLOOR=0: the hash table only
