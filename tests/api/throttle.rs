@@ -304,7 +304,7 @@ async fn replicas_batches_share_one_limit(kind: DbKind) {
             },
             Counter { key: ip, limit: 8 },
         ];
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             counters.reverse();
         }
         CounterChange::Reserve(counters)
