@@ -73,25 +73,21 @@ async fn batched_delivery_with_duplicates_applies_once(kind: DbKind) {
     let s = secret.expose_secret();
     // Arrange: a FAILURE then a SUCCESS for Ann, the SUCCESS twice in the
     // batch; Bob fails; another event type rides along.
+    let ann_success = import_event(
+        "e-2",
+        "2026-03-28T17:03:36.000Z",
+        "Ann@Example.com",
+        "SUCCESS",
+    );
     let batch = delivery(vec![
-        import_event(
-            "e-2",
-            "2026-03-28T17:03:36.000Z",
-            "Ann@Example.com",
-            "SUCCESS",
-        ),
+        ann_success.clone(),
         import_event(
             "e-1",
             "2026-03-28T17:03:35.000Z",
             "ann@example.com",
             "FAILURE",
         ),
-        import_event(
-            "e-2",
-            "2026-03-28T17:03:36.000Z",
-            "Ann@Example.com",
-            "SUCCESS",
-        ),
+        ann_success,
         import_event(
             "e-3",
             "2026-03-28T17:03:37.000Z",

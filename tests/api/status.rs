@@ -109,51 +109,15 @@ pub async fn seed_migration(ledger: &Ledger) {
             .unwrap();
     }
     // The hook sees the login as typed; the import keeps it lower-cased.
-    hook_call(
-        ledger,
-        "H5@x.io",
-        "VERIFIED",
-        "verified",
-        Origin::Okta,
-        days_ago(1),
-    )
-    .await;
-    hook_call(
-        ledger,
-        "h6@x.io",
-        "VERIFIED",
-        "verified",
-        Origin::Okta,
-        days_ago(2),
-    )
-    .await;
-    hook_call(
-        ledger,
-        "h6@x.io",
-        "VERIFIED",
-        "verified",
-        Origin::Okta,
-        days_ago(1),
-    )
-    .await;
-    hook_call(
-        ledger,
-        "h4@x.io",
-        "VERIFIED",
-        "verified",
-        Origin::Test,
-        days_ago(0),
-    )
-    .await;
-    hook_call(
-        ledger,
-        "h3@x.io",
-        "UNVERIFIED",
-        "wrong_password",
-        Origin::Okta,
-        days_ago(0),
-    )
-    .await;
+    for (login, verdict, reason, origin, days) in [
+        ("H5@x.io", "VERIFIED", "verified", Origin::Okta, 1),
+        ("h6@x.io", "VERIFIED", "verified", Origin::Okta, 2),
+        ("h6@x.io", "VERIFIED", "verified", Origin::Okta, 1),
+        ("h4@x.io", "VERIFIED", "verified", Origin::Test, 0),
+        ("h3@x.io", "UNVERIFIED", "wrong_password", Origin::Okta, 0),
+    ] {
+        hook_call(ledger, login, verdict, reason, origin, days_ago(days)).await;
+    }
     let confirm = ledger.sql(
         "INSERT INTO okta_confirmations (login, okta_id, state, source, failures, confirmed_at, updated_at) \
          VALUES (?, ?, ?, 'event', ?, ?, ?)",
