@@ -16,11 +16,12 @@ mod page;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use secrecy::SecretString;
 use tracing::warn;
 
@@ -241,16 +242,22 @@ fn refuse(state: &AppState, refusal: Refusal) -> Response {
     }
 }
 
-async fn authorized(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: Option<Extension<PeerAddr>>,
-) -> Result<Result<Arc<Progress>, String>, Response> {
-    let peer = peer.map(|Extension(p)| p);
-    if let Err(refusal) = state.admin.access.check(headers, peer) {
-        return Err(refuse(state, refusal));
+/// The dashboard's figures (or why the ledger cannot give them), for a
+/// caller the access rules let in; a rejection answers everyone else.
+struct Authorized(Result<Arc<Progress>, String>);
+
+impl FromRequestParts<AppState> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let peer = parts.extensions.get::<PeerAddr>().copied();
+        state
+            .admin
+            .access
+            .check(&parts.headers, peer)
+            .map_err(|refusal| refuse(state, refusal))?;
+        Ok(Self(state.admin.progress.get().await))
     }
-    Ok(state.admin.progress.get().await)
 }
 
 fn private(mut response: Response) -> Response {
@@ -274,15 +281,7 @@ fn private(mut response: Response) -> Response {
 }
 
 /// `GET /admin`.
-async fn dashboard(
-    State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
-) -> Response {
-    let progress = match authorized(&state, &headers, peer).await {
-        Ok(p) => p,
-        Err(refused) => return refused,
-    };
+async fn dashboard(Authorized(progress): Authorized) -> Response {
     let (status, html) = match progress {
         Ok(p) => (StatusCode::OK, page::render(&p, PAGE_REFRESH_SECS)),
         Err(e) => (
@@ -294,15 +293,7 @@ async fn dashboard(
 }
 
 /// `GET /admin/status.json`.
-async fn status_json(
-    State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
-) -> Response {
-    let progress = match authorized(&state, &headers, peer).await {
-        Ok(p) => p,
-        Err(refused) => return refused,
-    };
+async fn status_json(Authorized(progress): Authorized) -> Response {
     private(match progress {
         Ok(p) => Json(p.as_ref()).into_response(),
         Err(e) => (

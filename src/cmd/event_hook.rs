@@ -93,12 +93,7 @@ pub async fn register(
             .context("creating the event hook")?,
     };
     if generated {
-        writeln!(
-            out,
-            "Created event hook {} ({}, {}).",
-            hook.id, hook.status, hook.verification_status
-        )?;
-        describe(out, &hook)?;
+        announce(out, "Created", &hook)?;
         writeln!(out)?;
         writeln!(
             out,
@@ -133,18 +128,23 @@ pub async fn register(
             .await
             .with_context(|| format!("activating event hook {}", hook.id))?;
     }
-    writeln!(
-        out,
-        "Registered event hook {} ({}, {}).",
-        hook.id, hook.status, hook.verification_status
-    )?;
-    describe(out, &hook)?;
+    announce(out, "Registered", &hook)?;
     writeln!(
         out,
         "Okta will send {SECRET_VAR} in the {} header.",
         ctx.events.header
     )?;
     Ok(())
+}
+
+/// "`<done>` event hook <id> (<status>, <verification>)." and its description.
+fn announce(out: &mut dyn Write, done: &str, hook: &EventHook) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{done} event hook {} ({}, {}).",
+        hook.id, hook.status, hook.verification_status
+    )?;
+    describe(out, hook)
 }
 
 /// The org's event hooks.
@@ -170,11 +170,6 @@ pub fn describe(out: &mut dyn Write, h: &EventHook) -> std::io::Result<()> {
     )?;
     writeln!(out, "    url:         {}", h.channel.config.uri)?;
     writeln!(out, "    events:      {}", h.events.items.join(", "))?;
-    let header = h
-        .channel
-        .config
-        .auth_scheme
-        .as_ref()
-        .map_or("(none)", |a| a.key.as_str());
+    let header = super::hook::auth_header_label(h.channel.config.auth_scheme.as_ref());
     writeln!(out, "    auth header: {header}")
 }

@@ -567,13 +567,13 @@ impl<'a> From<&'a InlineHook> for HookListing<'a> {
     }
 }
 
+/// The header a hook's `HEADER` auth scheme names, as `describe` shows it.
+pub(crate) fn auth_header_label(scheme: Option<&crate::okta::AuthScheme>) -> &str {
+    scheme.map_or("(none)", |a| a.key.as_str())
+}
+
 fn describe(out: &mut dyn Write, h: &InlineHook) -> std::io::Result<()> {
-    let header = h
-        .channel
-        .config
-        .auth_scheme
-        .as_ref()
-        .map_or("(none)", |a| a.key.as_str());
+    let header = auth_header_label(h.channel.config.auth_scheme.as_ref());
     writeln!(out, "{}  {:<8}  {}", h.id, h.status, h.name)?;
     writeln!(out, "    url:         {}", h.channel.config.uri)?;
     match &h.channel.config.client_id {

@@ -11,7 +11,6 @@ use crate::cmd::hook::{okta_client, OrgArgs};
 use crate::config::Settings;
 use crate::db::{self, DatabaseUrl, PoolSettings};
 use crate::import::{self, ImportOptions, Observer, Progress, Report, Silent, Source};
-use crate::ledger::Ledger;
 
 const LONG_ABOUT: &str = "\
 Create every legacy user in Okta, the best way each one can go:
@@ -182,10 +181,7 @@ pub async fn run(args: ImportArgs, settings: &Settings) -> anyhow::Result<ExitCo
         let okta = okta_client(&settings, args.org.okta_org.as_ref())?;
         // One cheap call before any user: a wrong token or org fails here, once.
         import::preflight::check_org(&okta).await?;
-        let ledger_url = settings.ledger_url();
-        let ledger = Ledger::connect(&ledger_url)
-            .await
-            .with_context(|| format!("opening the ledger {ledger_url}"))?;
+        let ledger = super::open_ledger(None, &settings).await?;
         import::run(
             source,
             &options,

@@ -21,7 +21,25 @@ use anyhow::Context;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Settings, Sources};
+use crate::db::DatabaseUrl;
+use crate::ledger::Ledger;
 use crate::telemetry;
+
+/// Opens the ledger of a command: its `--ledger-url` when given, else the
+/// settings' (`PASSBRIDGE_LEDGER_URL`).
+///
+/// # Errors
+/// The ledger cannot be opened or migrated; the error names the URL
+/// (password redacted) and how to set it.
+pub async fn open_ledger(
+    flag: Option<&DatabaseUrl>,
+    settings: &Settings,
+) -> anyhow::Result<Ledger> {
+    let url = flag.cloned().unwrap_or_else(|| settings.ledger_url());
+    Ledger::connect(&url)
+        .await
+        .with_context(|| format!("ledger database {url} (set PASSBRIDGE_LEDGER_URL)"))
+}
 
 /// Loads settings (file < env), applies `--log-format`, starts logging, runs the command.
 ///

@@ -10,7 +10,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::hook::{okta_client, OrgArgs};
 use crate::config::Settings;
 use crate::db::DatabaseUrl;
-use crate::ledger::Ledger;
 use crate::reconcile::{self, Options};
 
 const EXAMPLES: &str = "\
@@ -54,15 +53,8 @@ pub struct ReconcileArgs {
 /// # Errors
 /// Missing settings, an unreachable ledger, or a token Okta refuses.
 pub async fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let mut settings = settings.clone();
-    if let Some(url) = args.ledger_url.clone() {
-        settings.ledger.url = Some(url);
-    }
-    let okta = okta_client(&settings, args.org.okta_org.as_ref())?;
-    let ledger_url = settings.ledger_url();
-    let ledger = Ledger::connect(&ledger_url)
-        .await
-        .with_context(|| format!("opening the ledger {ledger_url}"))?;
+    let okta = okta_client(settings, args.org.okta_org.as_ref())?;
+    let ledger = super::open_ledger(args.ledger_url.as_ref(), settings).await?;
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(

@@ -13,7 +13,7 @@ use anyhow::Context;
 use crate::cmd::hook::{okta_client, OrgArgs};
 use crate::config::Settings;
 use crate::db::DatabaseUrl;
-use crate::ledger::{ImportState, Ledger};
+use crate::ledger::ImportState;
 use crate::okta::PASSWORD_IMPORT_HOOK_TYPE;
 
 /// What a retired migration no longer needs: (config key, environment variable).
@@ -83,14 +83,7 @@ fn lookup_parts(query: &str) -> Option<(String, Vec<String>)> {
 /// # Errors
 /// Missing settings, an unreachable ledger, or Okta refused a call.
 pub async fn run(args: RetireArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let mut settings = settings.clone();
-    if let Some(url) = args.ledger_url.clone() {
-        settings.ledger.url = Some(url);
-    }
-    let ledger_url = settings.ledger_url();
-    let ledger = Ledger::connect(&ledger_url)
-        .await
-        .with_context(|| format!("opening the ledger {ledger_url}"))?;
+    let ledger = super::open_ledger(args.ledger_url.as_ref(), settings).await?;
     let waiting = ledger
         .waiting_count()
         .await
@@ -107,7 +100,7 @@ pub async fn run(args: RetireArgs, settings: &Settings) -> anyhow::Result<ExitCo
         );
         return Ok(ExitCode::from(1));
     }
-    let okta = okta_client(&settings, args.org.okta_org.as_ref())?;
+    let okta = okta_client(settings, args.org.okta_org.as_ref())?;
     let mut out = std::io::stdout().lock();
     let hooks = okta
         .list_inline_hooks(Some(PASSWORD_IMPORT_HOOK_TYPE))

@@ -12,7 +12,6 @@ use clap::Args;
 
 use crate::config::Settings;
 use crate::ledger::progress::{Figures, Group, Progress, STRAGGLER_DAYS};
-use crate::ledger::Ledger;
 
 /// Examples shown by `status --help`.
 pub const EXAMPLES: &str = "\
@@ -45,13 +44,7 @@ pub struct StatusArgs {
 /// # Errors
 /// The ledger cannot be opened or queried.
 pub async fn run(args: StatusArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let ledger_url = args
-        .ledger_url
-        .clone()
-        .unwrap_or_else(|| settings.ledger_url());
-    let ledger = Ledger::connect(&ledger_url)
-        .await
-        .with_context(|| format!("ledger database {ledger_url} (set PASSBRIDGE_LEDGER_URL)"))?;
+    let ledger = super::open_ledger(args.ledger_url.as_ref(), settings).await?;
     let progress = ledger
         .progress()
         .await

@@ -14,7 +14,6 @@ use crate::cmd::hook::{okta_client, OrgArgs};
 use crate::config::Settings;
 use crate::db::DatabaseUrl;
 use crate::ledger::stragglers::{ResetState, Straggler};
-use crate::ledger::Ledger;
 use crate::stragglers::{self, Age, Quiet, ResetObserver, ResetProgress};
 
 const LONG_ABOUT: &str = "\
@@ -165,14 +164,7 @@ fn table(list: &[Straggler], now: OffsetDateTime, out: &mut dyn Write) -> std::i
 /// # Errors
 /// Missing settings, an unreachable ledger or Okta, or a ledger write failure.
 pub async fn run(args: StragglersArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let mut settings = settings.clone();
-    if let Some(url) = args.ledger_url.clone() {
-        settings.ledger.url = Some(url);
-    }
-    let ledger_url = settings.ledger_url();
-    let ledger = Ledger::connect(&ledger_url)
-        .await
-        .with_context(|| format!("opening the ledger {ledger_url}"))?;
+    let ledger = super::open_ledger(args.ledger_url.as_ref(), settings).await?;
     let list = if args.again {
         ledger
             .stragglers_with_sent_resets(args.older_than.0, args.limit)
@@ -210,7 +202,7 @@ pub async fn run(args: StragglersArgs, settings: &Settings) -> anyhow::Result<Ex
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let okta = okta_client(&settings, args.org.okta_org.as_ref())?;
+    let okta = okta_client(settings, args.org.okta_org.as_ref())?;
     crate::import::preflight::check_org(&okta).await?;
     let run_id = uuid::Uuid::new_v4().to_string();
     let progress = ResetProgress::new(std::io::stderr().is_terminal());

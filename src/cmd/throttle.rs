@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 
 use crate::config::Settings;
 use crate::hook::throttle::{IpBucket, Subject, Throttle, ThrottleLimits};
-use crate::ledger::{GroupCommit, Ledger};
+use crate::ledger::GroupCommit;
 use crate::legacy::LegacyDb;
 use crate::metrics::Metrics;
 
@@ -42,13 +42,7 @@ pub struct ClearArgs {
 /// The ledger or the legacy database cannot be used.
 pub async fn run(cmd: ThrottleCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
     let ThrottleCommand::Clear(args) = cmd;
-    let ledger_url = args
-        .ledger_url
-        .clone()
-        .unwrap_or_else(|| settings.ledger_url());
-    let ledger = Ledger::connect(&ledger_url)
-        .await
-        .with_context(|| format!("ledger database {ledger_url} (set PASSBRIDGE_LEDGER_URL)"))?;
+    let ledger = super::open_ledger(args.ledger_url.as_ref(), settings).await?;
     let writer = GroupCommit::spawn(ledger.clone(), Metrics::new());
     let throttle = Throttle::new(
         ledger,

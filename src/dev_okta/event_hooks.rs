@@ -27,11 +27,12 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::error::{parse_json, ApiError};
+use super::hook_store::{stored_hook, with_hook};
 use super::hooks::{check_uri, str_at};
-use super::state::{now_rfc3339, random_id, Org};
+use super::state::{header_scheme, now_rfc3339, random_id, write_only_headers, Org};
 use crate::okta::{
-    AuthScheme, EventHook, EventHookChannel, EventHookChannelConfig, EventSubscriptions,
-    HookHeader, EVENT_TYPE_SUBSCRIPTION, HOOK_VERSION, USER_IMPORT_PASSWORD,
+    EventHook, EventHookChannel, EventHookChannelConfig, EventSubscriptions,
+    EVENT_TYPE_SUBSCRIPTION, HOOK_VERSION, USER_IMPORT_PASSWORD,
 };
 
 /// Event types one hook may subscribe to (protocol §10.1).
@@ -60,7 +61,7 @@ impl Default for EventDelivery {
 }
 
 /// A stored event hook.
-struct EventHookRecord {
+pub(crate) struct EventHookRecord {
     id: String,
     name: String,
     status: &'static str,
@@ -90,20 +91,8 @@ impl EventHookRecord {
                 version: HOOK_VERSION.to_owned(),
                 config: EventHookChannelConfig {
                     uri: self.uri.clone(),
-                    headers: self
-                        .headers
-                        .iter()
-                        .map(|(key, _)| HookHeader {
-                            key: key.clone(),
-                            value: None,
-                        })
-                        .collect(),
-                    // `authScheme.value` is write-only.
-                    auth_scheme: Some(AuthScheme {
-                        kind: "HEADER".to_owned(),
-                        key: self.auth_key.clone(),
-                        value: None,
-                    }),
+                    headers: write_only_headers(&self.headers),
+                    auth_scheme: Some(header_scheme(&self.auth_key)),
                 },
             },
             created: Some(self.created.clone()),
@@ -127,6 +116,19 @@ struct Target {
     auth_key: String,
     auth_value: SecretString,
     headers: Vec<(String, SecretString)>,
+}
+
+impl Target {
+    /// `request` with Okta's event hook timeout, the auth header and the
+    /// hook's custom headers.
+    fn request(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        self.headers.iter().fold(
+            request
+                .timeout(DELIVERY_TIMEOUT)
+                .header(self.auth_key.as_str(), self.auth_value.expose_secret()),
+            |request, (k, v)| request.header(k.as_str(), v.expose_secret()),
+        )
+    }
 }
 
 /// The org's event hooks, the delivery queue and its dice.
@@ -273,15 +275,9 @@ async fn deliver(org: &Org, events: &[Value]) {
     let payload = serde_json::to_vec(&body).unwrap_or_default();
     for target in org.event_hooks.subscribed_targets() {
         for _ in 0..2 {
-            let mut request = org
-                .hook_http
-                .post(&target.uri)
-                .timeout(DELIVERY_TIMEOUT)
-                .header(CONTENT_TYPE, "application/json")
-                .header(target.auth_key.as_str(), target.auth_value.expose_secret());
-            for (k, v) in &target.headers {
-                request = request.header(k.as_str(), v.expose_secret());
-            }
+            let request = target
+                .request(org.hook_http.post(&target.uri))
+                .header(CONTENT_TYPE, "application/json");
             match request.body(payload.clone()).send().await {
                 Ok(r) if r.status().is_success() => {
                     org.event_hooks.delivered.fetch_add(1, Ordering::Relaxed);
@@ -388,22 +384,7 @@ fn validate(body: &Value, allow_http_loopback: bool) -> Result<EventHookRecord, 
     })
 }
 
-fn with_hook<T>(
-    org: &Org,
-    id: &str,
-    f: impl FnOnce(&mut EventHookRecord) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let mut hooks = org
-        .event_hooks
-        .hooks
-        .lock()
-        .map_err(|_| ApiError::internal())?;
-    let hook = hooks
-        .iter_mut()
-        .find(|h| h.id == id)
-        .ok_or_else(|| ApiError::not_found(id, "EventHook"))?;
-    f(hook)
-}
+stored_hook! { EventHookRecord => EventHook, "EventHook", "event hook", |org| &org.event_hooks.hooks }
 
 /// `POST /api/v1/eventHooks`.
 pub(crate) async fn create(
@@ -426,14 +407,6 @@ pub(crate) async fn list(State(org): State<Arc<Org>>) -> Json<Vec<EventHook>> {
     Json(org.event_hooks.views())
 }
 
-/// `GET /api/v1/eventHooks/{id}`.
-pub(crate) async fn get(
-    State(org): State<Arc<Org>>,
-    Path(id): Path<String>,
-) -> Result<Json<EventHook>, ApiError> {
-    with_hook(&org, &id, |h| Ok(Json(h.to_api())))
-}
-
 /// `PUT /api/v1/eventHooks/{id}`: a changed channel is `UNVERIFIED` again.
 pub(crate) async fn replace(
     State(org): State<Arc<Org>>,
@@ -442,7 +415,7 @@ pub(crate) async fn replace(
 ) -> Result<Json<EventHook>, ApiError> {
     let body = parse_json(&body)?;
     let new = validate(&body, org.allow_http_loopback_hooks).map_err(ApiError::validation)?;
-    with_hook(&org, &id, |h| {
+    with_hook::<EventHookRecord, _>(&org, &id, |h| {
         let same_channel = h.uri == new.uri
             && h.auth_key == new.auth_key
             && h.auth_value.expose_secret() == new.auth_value.expose_secret();
@@ -465,19 +438,13 @@ pub(crate) async fn verify(
     State(org): State<Arc<Org>>,
     Path(id): Path<String>,
 ) -> Result<Json<EventHook>, ApiError> {
-    let target = with_hook(&org, &id, |h| Ok(h.target()))?;
+    let target = with_hook::<EventHookRecord, _>(&org, &id, |h| Ok(h.target()))?;
     let challenge = random_id(40);
     let mut failure = String::from("not called");
     for _ in 0..2 {
-        let mut request = org
-            .hook_http
-            .get(&target.uri)
-            .timeout(DELIVERY_TIMEOUT)
-            .header("x-okta-verification-challenge", &challenge)
-            .header(target.auth_key.as_str(), target.auth_value.expose_secret());
-        for (k, v) in &target.headers {
-            request = request.header(k.as_str(), v.expose_secret());
-        }
+        let request = target
+            .request(org.hook_http.get(&target.uri))
+            .header("x-okta-verification-challenge", &challenge);
         match request.send().await {
             Ok(r) if r.status() == StatusCode::OK => {
                 let echoed = r.json::<Value>().await.ok().and_then(|v| {
@@ -486,7 +453,7 @@ pub(crate) async fn verify(
                         .map(str::to_owned)
                 });
                 if echoed.as_deref() == Some(challenge.as_str()) {
-                    return with_hook(&org, &id, |h| {
+                    return with_hook::<EventHookRecord, _>(&org, &id, |h| {
                         h.verification_status = "VERIFIED";
                         h.last_updated = now_rfc3339();
                         Ok(Json(h.to_api()))
@@ -508,54 +475,6 @@ pub(crate) async fn verify(
     Err(ApiError::validation(vec![format!(
         "verification: Event hook verification failed: {failure}"
     )]))
-}
-
-fn set_status(org: &Org, id: &str, status: &'static str) -> Result<Json<EventHook>, ApiError> {
-    with_hook(org, id, |h| {
-        if h.status != status {
-            h.status = status;
-            h.last_updated = now_rfc3339();
-        }
-        Ok(Json(h.to_api()))
-    })
-}
-
-/// `POST /api/v1/eventHooks/{id}/lifecycle/activate`.
-pub(crate) async fn activate(
-    State(org): State<Arc<Org>>,
-    Path(id): Path<String>,
-) -> Result<Json<EventHook>, ApiError> {
-    set_status(&org, &id, "ACTIVE")
-}
-
-/// `POST /api/v1/eventHooks/{id}/lifecycle/deactivate`.
-pub(crate) async fn deactivate(
-    State(org): State<Arc<Org>>,
-    Path(id): Path<String>,
-) -> Result<Json<EventHook>, ApiError> {
-    set_status(&org, &id, "INACTIVE")
-}
-
-/// `DELETE /api/v1/eventHooks/{id}`: only an `INACTIVE` hook.
-pub(crate) async fn delete(
-    State(org): State<Arc<Org>>,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    let mut hooks = org
-        .event_hooks
-        .hooks
-        .lock()
-        .map_err(|_| ApiError::internal())?;
-    let Some(pos) = hooks.iter().position(|h| h.id == id) else {
-        return Err(ApiError::not_found(&id, "EventHook"));
-    };
-    if hooks.get(pos).is_some_and(|h| h.status != "INACTIVE") {
-        return Err(ApiError::validation(vec![
-            "status: The event hook must be INACTIVE before it can be deleted".into(),
-        ]));
-    }
-    hooks.remove(pos);
-    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::error::{parse_json, ApiError};
+use super::hook_store::{stored_hook, with_hook};
 use super::state::{bump, now_rfc3339, random_id, HookRecord, OAuthHook, Org};
 use crate::okta::{InlineHook, HOOK_VERSION, PASSWORD_IMPORT_HOOK_TYPE};
 
@@ -405,6 +406,8 @@ fn validate_oauth(
     })
 }
 
+stored_hook! { HookRecord => InlineHook, "InlineHook", "inline hook", |org| &org.hooks }
+
 /// `POST /api/v1/inlineHooks`.
 pub(crate) async fn create(
     State(org): State<Arc<Org>>,
@@ -433,7 +436,7 @@ pub(crate) async fn replace(
     body: Bytes,
 ) -> Result<Json<InlineHook>, ApiError> {
     let mut body = parse_json(&body)?;
-    let kind = with_hook(&org, &id, |h| Ok(h.kind.clone()))?;
+    let kind = with_hook::<HookRecord, _>(&org, &id, |h| Ok(h.kind.clone()))?;
     match body.get("type").and_then(Value::as_str) {
         Some(t) if t != kind => {
             return Err(ApiError::validation(vec![
@@ -446,7 +449,7 @@ pub(crate) async fn replace(
         obj.insert("type".into(), Value::String(kind));
     }
     let new = validate(&body, org.allow_http_loopback_hooks).map_err(ApiError::validation)?;
-    with_hook(&org, &id, |h| {
+    with_hook::<HookRecord, _>(&org, &id, |h| {
         h.name = new.name;
         h.uri = new.uri;
         h.auth_key = new.auth_key;
@@ -474,72 +477,6 @@ pub(crate) async fn list(
     ))
 }
 
-fn with_hook<T>(
-    org: &Org,
-    id: &str,
-    f: impl FnOnce(&mut HookRecord) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let mut hooks = org.hooks.lock().map_err(|_| ApiError::internal())?;
-    let hook = hooks
-        .iter_mut()
-        .find(|h| h.id == id)
-        .ok_or_else(|| ApiError::not_found(id, "InlineHook"))?;
-    f(hook)
-}
-
-/// `GET /api/v1/inlineHooks/{id}`.
-pub(crate) async fn get(
-    State(org): State<Arc<Org>>,
-    Path(id): Path<String>,
-) -> Result<Json<InlineHook>, ApiError> {
-    with_hook(&org, &id, |h| Ok(Json(h.to_api())))
-}
-
-fn set_status(org: &Org, id: &str, status: &'static str) -> Result<Json<InlineHook>, ApiError> {
-    with_hook(org, id, |h| {
-        if h.status != status {
-            h.status = status;
-            h.last_updated = now_rfc3339();
-        }
-        Ok(Json(h.to_api()))
-    })
-}
-
-/// `POST /api/v1/inlineHooks/{id}/lifecycle/activate`.
-pub(crate) async fn activate(
-    State(org): State<Arc<Org>>,
-    Path(id): Path<String>,
-) -> Result<Json<InlineHook>, ApiError> {
-    set_status(&org, &id, "ACTIVE")
-}
-
-/// `POST /api/v1/inlineHooks/{id}/lifecycle/deactivate`.
-pub(crate) async fn deactivate(
-    State(org): State<Arc<Org>>,
-    Path(id): Path<String>,
-) -> Result<Json<InlineHook>, ApiError> {
-    set_status(&org, &id, "INACTIVE")
-}
-
-/// `DELETE /api/v1/inlineHooks/{id}`: only an `INACTIVE` hook.
-pub(crate) async fn delete(
-    State(org): State<Arc<Org>>,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    let mut hooks = org.hooks.lock().map_err(|_| ApiError::internal())?;
-    let Some(pos) = hooks.iter().position(|h| h.id == id) else {
-        return Err(ApiError::not_found(&id, "InlineHook"));
-    };
-    if hooks.get(pos).is_some_and(|h| h.status != "INACTIVE") {
-        // [unverified] wording; the rule itself is documented (protocol §4).
-        return Err(ApiError::validation(vec![
-            "status: The inline hook must be INACTIVE before it can be deleted".into(),
-        ]));
-    }
-    hooks.remove(pos);
-    Ok(StatusCode::NO_CONTENT)
-}
-
 /// `POST /api/v1/inlineHooks/{id}/execute`: sends the given body to the hook
 /// and returns the hook's answer; 400 with the reason when it fails. The body
 /// goes as given, with only the hook's configured headers, as Okta documents
@@ -551,7 +488,7 @@ pub(crate) async fn execute(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body = parse_json(&body)?;
-    let target = with_hook(&org, &id, |h| {
+    let target = with_hook::<HookRecord, _>(&org, &id, |h| {
         if h.status == "ACTIVE" {
             Ok(HookTarget::of(h))
         } else {

@@ -18,6 +18,7 @@ mod authn;
 mod authserver;
 mod error;
 mod event_hooks;
+mod hook_store;
 mod hooks;
 pub mod keys;
 mod lifecycle;
@@ -327,15 +328,17 @@ fn router(org: Arc<state::Org>) -> Router {
         .route("/api/v1/inlineHooks", post(hooks::create).get(hooks::list))
         .route(
             "/api/v1/inlineHooks/{id}",
-            get(hooks::get).put(hooks::replace).delete(hooks::delete),
+            get(hook_store::get::<state::HookRecord>)
+                .put(hooks::replace)
+                .delete(hook_store::delete::<state::HookRecord>),
         )
         .route(
             "/api/v1/inlineHooks/{id}/lifecycle/activate",
-            post(hooks::activate),
+            post(hook_store::activate::<state::HookRecord>),
         )
         .route(
             "/api/v1/inlineHooks/{id}/lifecycle/deactivate",
-            post(hooks::deactivate),
+            post(hook_store::deactivate::<state::HookRecord>),
         )
         .route("/api/v1/inlineHooks/{id}/execute", post(hooks::execute))
         .route(
@@ -344,9 +347,9 @@ fn router(org: Arc<state::Org>) -> Router {
         )
         .route(
             "/api/v1/eventHooks/{id}",
-            get(event_hooks::get)
+            get(hook_store::get::<event_hooks::EventHookRecord>)
                 .put(event_hooks::replace)
-                .delete(event_hooks::delete),
+                .delete(hook_store::delete::<event_hooks::EventHookRecord>),
         )
         .route(
             "/api/v1/eventHooks/{id}/lifecycle/verify",
@@ -354,11 +357,11 @@ fn router(org: Arc<state::Org>) -> Router {
         )
         .route(
             "/api/v1/eventHooks/{id}/lifecycle/activate",
-            post(event_hooks::activate),
+            post(hook_store::activate::<event_hooks::EventHookRecord>),
         )
         .route(
             "/api/v1/eventHooks/{id}/lifecycle/deactivate",
-            post(event_hooks::deactivate),
+            post(hook_store::deactivate::<event_hooks::EventHookRecord>),
         )
         .route("/__dev/users/{id}", get(users::dev_view))
         .route("/__dev/stats", get(users::dev_stats))

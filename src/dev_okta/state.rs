@@ -176,22 +176,32 @@ impl HookRecord {
                     client_secret: None,
                     uri: self.uri.clone(),
                     method: "POST".to_owned(),
-                    headers: self
-                        .headers
-                        .iter()
-                        .map(|(key, _)| HookHeader {
-                            key: key.clone(),
-                            value: None,
-                        })
-                        .collect(),
-                    auth_scheme: self.oauth.is_none().then(|| AuthScheme {
-                        kind: "HEADER".to_owned(),
-                        key: self.auth_key.clone(),
-                        value: None,
-                    }),
+                    headers: write_only_headers(&self.headers),
+                    auth_scheme: self.oauth.is_none().then(|| header_scheme(&self.auth_key)),
                 },
             },
         }
+    }
+}
+
+/// A hook's custom headers as the API returns them: the values are
+/// write-only [unverified for headers; omitting them is the safe side].
+pub(crate) fn write_only_headers(headers: &[(String, SecretString)]) -> Vec<HookHeader> {
+    headers
+        .iter()
+        .map(|(key, _)| HookHeader {
+            key: key.clone(),
+            value: None,
+        })
+        .collect()
+}
+
+/// A `HEADER` auth scheme as the API returns it: `value` is write-only.
+pub(crate) fn header_scheme(key: &str) -> AuthScheme {
+    AuthScheme {
+        kind: "HEADER".to_owned(),
+        key: key.to_owned(),
+        value: None,
     }
 }
 

@@ -10,8 +10,8 @@ mod replays;
 pub mod sanitise;
 pub mod spool;
 pub mod stragglers;
-#[cfg(test)]
-pub(crate) mod test_db;
+#[doc(hidden)]
+pub mod test_db;
 mod throttle;
 
 use std::sync::atomic::{AtomicI64, Ordering};

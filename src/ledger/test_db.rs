@@ -1,72 +1,70 @@
-//! Test-only: a fresh, migrated ledger on SQLite (a temp file), PostgreSQL
+//! Test support (hidden from the docs; the `tests/api` harness uses
+//! [`ServerDb`] too): a fresh, migrated ledger on SQLite (a temp file), PostgreSQL
 //! or MariaDB (a `pb_<uuid>` database on the server named by
 //! `PASSBRIDGE_TEST_PG_URL` / `PASSBRIDGE_TEST_MYSQL_URL`, dropped at the
 //! end), and `on_every_ledger!` to run one scenario on all three.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::Ledger;
 use crate::db::{self, DatabaseUrl, DbKind, PoolSettings};
 
-/// A ledger that lives as long as the test.
-pub(crate) struct TestLedger {
-    /// The migrated ledger.
-    pub(crate) ledger: Ledger,
-    _dir: tempfile::TempDir,
-    server: Option<(DatabaseUrl, String)>,
-}
-
-impl TestLedger {
-    /// A fresh ledger of `kind`; `None` when that server is not configured.
-    pub(crate) async fn create(kind: DbKind) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let var = match kind {
-            DbKind::Sqlite => {
-                let url = DatabaseUrl::sqlite_file(&dir.path().join("ledger.db"));
-                let ledger = Ledger::connect(&url).await.unwrap();
-                return Some(Self {
-                    ledger,
-                    _dir: dir,
-                    server: None,
-                });
-            }
-            DbKind::Postgres => "PASSBRIDGE_TEST_PG_URL",
-            DbKind::MySql => "PASSBRIDGE_TEST_MYSQL_URL",
-        };
-        // Marked ignored at build time when unset (build.rs): unset now is a mistake.
-        let admin = std::env::var(var)
-            .unwrap_or_else(|_| panic!("{var} was set when the tests were built but is not now"));
-        let admin: DatabaseUrl = admin.parse().unwrap();
-        let name = format!("pb_{}", uuid::Uuid::new_v4().simple());
-        let pool = db::connect(&admin, PoolSettings::default()).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        let mut url = url::Url::parse(admin.expose()).unwrap();
-        url.set_path(&format!("/{name}"));
-        let url: DatabaseUrl = url.as_str().parse().unwrap();
-        let ledger = Ledger::connect(&url).await.unwrap();
-        Some(Self {
-            ledger,
-            _dir: dir,
-            server: Some((admin, name)),
-        })
+/// The variable naming the test server of `kind` (`None` for SQLite).
+pub fn server_var(kind: DbKind) -> Option<&'static str> {
+    match kind {
+        DbKind::Sqlite => None,
+        DbKind::Postgres => Some("PASSBRIDGE_TEST_PG_URL"),
+        DbKind::MySql => Some("PASSBRIDGE_TEST_MYSQL_URL"),
     }
 }
 
-impl Drop for TestLedger {
-    fn drop(&mut self) {
-        let Some((admin, name)) = self.server.take() else {
-            return;
+/// A `pb_<uuid>` database of its own on the test server named by `var`,
+/// dropped when this value is (so runs leave nothing behind;
+/// `scripts/ensure-databases.sh` also sweeps leftovers of killed runs).
+pub struct ServerDb {
+    /// The new database.
+    pub url: DatabaseUrl,
+    admin: DatabaseUrl,
+    name: String,
+}
+
+impl ServerDb {
+    /// Creates the database; panics when `var` is unset or the server refuses.
+    pub async fn create(var: &str) -> Self {
+        // Server tests are marked ignored at build time when their variable is
+        // unset (see build.rs), so reaching here without it means the variable
+        // was unset after the build: say so instead of passing silently.
+        let Ok(admin) = std::env::var(var) else {
+            panic!("{var} was set when the tests were built but is not set now; rebuild or set it");
         };
+        let admin: DatabaseUrl = admin.parse().expect("test server URL");
+        let name = format!("pb_{}", uuid::Uuid::new_v4().simple());
+        let pool = db::connect(&admin, PoolSettings::default())
+            .await
+            .expect("connect to test server");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+            .expect("create test database");
+        pool.close().await;
+        let mut url = url::Url::parse(admin.expose()).expect("url");
+        url.set_path(&format!("/{name}"));
+        Self {
+            url: url.as_str().parse().expect("db url"),
+            admin,
+            name,
+        }
+    }
+}
+
+impl Drop for ServerDb {
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
         let statement = match admin.kind() {
-            DbKind::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            _ => format!("DROP DATABASE IF EXISTS {name}"),
+            DbKind::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            _ => format!("DROP DATABASE IF EXISTS {}", self.name),
         };
         // Drop runs inside the test's runtime: use a thread with its own.
-        let _ = std::thread::spawn(move || {
+        let dropper = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -74,16 +72,51 @@ impl Drop for TestLedger {
                 return;
             };
             rt.block_on(async move {
-                if let Ok(pool) = db::connect(&admin, PoolSettings::default()).await {
+                let work = async {
+                    let pool = db::connect(&admin, PoolSettings::default()).await.ok()?;
                     let _ = sqlx::query(&statement).execute(&pool).await;
                     pool.close().await;
-                }
+                    Some(())
+                };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(15), work).await;
             });
-        })
-        .join();
+        });
+        let _ = dropper.join();
     }
 }
 
+/// A ledger that lives as long as the test.
+#[cfg(test)]
+pub(crate) struct TestLedger {
+    /// The migrated ledger.
+    pub(crate) ledger: super::Ledger,
+    _dir: tempfile::TempDir,
+    _server: Option<ServerDb>,
+}
+
+#[cfg(test)]
+impl TestLedger {
+    /// A fresh ledger of `kind`; `None` when that server is not configured.
+    pub(crate) async fn create(kind: DbKind) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let server = match server_var(kind) {
+            Some(var) => Some(ServerDb::create(var).await),
+            None => None,
+        };
+        let url = match &server {
+            Some(server) => server.url.clone(),
+            None => DatabaseUrl::sqlite_file(&dir.path().join("ledger.db")),
+        };
+        let ledger = super::Ledger::connect(&url).await.unwrap();
+        Some(Self {
+            ledger,
+            _dir: dir,
+            _server: server,
+        })
+    }
+}
+
+#[cfg(test)]
 /// `#[tokio::test]`s running `scenario(kind)` on SQLite, PostgreSQL and MariaDB.
 macro_rules! on_every_ledger {
     ($($name:ident => $scenario:ident;)*) => {
@@ -101,4 +134,5 @@ macro_rules! on_every_ledger {
         )*
     };
 }
+#[cfg(test)]
 pub(crate) use on_every_ledger;

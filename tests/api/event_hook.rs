@@ -2,7 +2,7 @@
 //! deliveries applied once per uuid, out-of-order outcomes, bounds.
 
 use passbridge::db::DbKind;
-use passbridge::ledger::ConfirmationState;
+use passbridge::ledger::{Confirmation, ConfirmationState};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
@@ -51,15 +51,19 @@ pub async fn post(app: &TestApp, secret: Option<&str>, body: &Value) -> reqwest:
     req.send().await.unwrap()
 }
 
-async fn metrics(app: &TestApp) -> String {
-    app.client
-        .get(format!("{}/metrics", app.admin_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+/// A delivery of one `user.import.password` event for `login`.
+fn one_event(uuid: &str, login: &str, result: &str) -> Value {
+    delivery(vec![import_event(
+        uuid,
+        "2026-01-01T00:00:00Z",
+        login,
+        result,
+    )])
+}
+
+/// The ledger's record of Okta's outcome for `login`.
+async fn confirmation(app: &TestApp, login: &str) -> Option<Confirmation> {
+    app.ledger().okta_confirmation(login).await.unwrap()
 }
 
 async fn batched_delivery_with_duplicates_applies_once(kind: DbKind) {
@@ -69,25 +73,21 @@ async fn batched_delivery_with_duplicates_applies_once(kind: DbKind) {
     let s = secret.expose_secret();
     // Arrange: a FAILURE then a SUCCESS for Ann, the SUCCESS twice in the
     // batch; Bob fails; another event type rides along.
+    let ann_success = import_event(
+        "e-2",
+        "2026-03-28T17:03:36.000Z",
+        "Ann@Example.com",
+        "SUCCESS",
+    );
     let batch = delivery(vec![
-        import_event(
-            "e-2",
-            "2026-03-28T17:03:36.000Z",
-            "Ann@Example.com",
-            "SUCCESS",
-        ),
+        ann_success.clone(),
         import_event(
             "e-1",
             "2026-03-28T17:03:35.000Z",
             "ann@example.com",
             "FAILURE",
         ),
-        import_event(
-            "e-2",
-            "2026-03-28T17:03:36.000Z",
-            "Ann@Example.com",
-            "SUCCESS",
-        ),
+        ann_success,
         import_event(
             "e-3",
             "2026-03-28T17:03:37.000Z",
@@ -110,29 +110,18 @@ async fn batched_delivery_with_duplicates_applies_once(kind: DbKind) {
     )]);
     assert_eq!(post(&app, Some(s), &late).await.status(), 200);
     // Assert
-    let ann = app
-        .ledger()
-        .okta_confirmation("ann@example.com")
+    let ann = confirmation(&app, "ann@example.com")
         .await
-        .unwrap()
         .expect("ann recorded under the hook's normalised login");
     assert_eq!(ann.state, ConfirmationState::Confirmed);
     assert_eq!(ann.failures, 2, "e-1 and the late e-0, each once");
     assert_eq!(ann.okta_id.as_deref(), Some("00u-ann@example.com"));
-    let bob = app
-        .ledger()
-        .okta_confirmation("bob@example.com")
-        .await
-        .unwrap()
-        .unwrap();
+    let bob = confirmation(&app, "bob@example.com").await.unwrap();
     assert_eq!((bob.state, bob.failures), (ConfirmationState::Failed, 1));
-    assert!(app
-        .ledger()
-        .okta_confirmation("someone.else@example.com")
+    assert!(confirmation(&app, "someone.else@example.com")
         .await
-        .unwrap()
         .is_none());
-    let text = metrics(&app).await;
+    let text = app.metrics().await;
     assert!(
         text.contains("passbridge_okta_event_duplicates_total 6"),
         "one in-batch repeat + the five redelivered: {text}"
@@ -194,25 +183,15 @@ async fn verification_echoes_a_bounded_challenge() {
 #[tokio::test]
 async fn deliveries_need_the_event_secret_not_the_hook_secret() {
     let (app, secret) = spawn(DbKind::Sqlite).await.unwrap();
-    let batch = delivery(vec![import_event(
-        "x-1",
-        "2026-01-01T00:00:00Z",
-        "a@x.io",
-        "SUCCESS",
-    )]);
+    let batch = one_event("x-1", "a@x.io", "SUCCESS");
     let missing = post(&app, None, &batch).await;
     assert_eq!(missing.status(), 401);
     let wrong = post(&app, Some("not-the-secret"), &batch).await;
     assert_eq!(wrong.status(), 401);
     let inline_secret = app.secret.expose_secret().to_owned();
     assert_eq!(post(&app, Some(&inline_secret), &batch).await.status(), 401);
-    assert!(app
-        .ledger()
-        .okta_confirmation("a@x.io")
-        .await
-        .unwrap()
-        .is_none());
-    let text = metrics(&app).await;
+    assert!(confirmation(&app, "a@x.io").await.is_none());
+    let text = app.metrics().await;
     assert!(
         text.contains("passbridge_okta_event_auth_refused_total 3"),
         "{text}"
@@ -224,12 +203,7 @@ async fn deliveries_need_the_event_secret_not_the_hook_secret() {
             .status(),
         200
     );
-    assert!(app
-        .ledger()
-        .okta_confirmation("a@x.io")
-        .await
-        .unwrap()
-        .is_some());
+    assert!(confirmation(&app, "a@x.io").await.is_some());
 }
 
 #[tokio::test]
@@ -264,12 +238,7 @@ async fn bad_bodies_and_oversized_batches_are_refused() {
         })
         .collect();
     assert_eq!(post(&app, Some(s), &delivery(too_many)).await.status(), 413);
-    assert!(app
-        .ledger()
-        .okta_confirmation("a@x.io")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(confirmation(&app, "a@x.io").await.is_none());
     let not_json = app
         .client
         .post(format!("{}{PATH}", app.address))
@@ -300,19 +269,9 @@ async fn bad_bodies_and_oversized_batches_are_refused() {
         import_event("m-2", "2026-01-01T00:00:00Z", "d@x.io", "SUCCESS"),
     ]);
     assert_eq!(post(&app, Some(s), &mixed).await.status(), 200);
-    assert!(app
-        .ledger()
-        .okta_confirmation("c@x.io")
-        .await
-        .unwrap()
-        .is_none());
-    assert!(app
-        .ledger()
-        .okta_confirmation("d@x.io")
-        .await
-        .unwrap()
-        .is_some());
-    let text = metrics(&app).await;
+    assert!(confirmation(&app, "c@x.io").await.is_none());
+    assert!(confirmation(&app, "d@x.io").await.is_some());
+    let text = app.metrics().await;
     assert!(text.contains(
         "passbridge_okta_events_total{event_type=\"user.import.password\",outcome=\"invalid\"} 2"
     ), "{text}");
@@ -325,21 +284,11 @@ async fn a_ledger_fault_answers_503_so_okta_redelivers() {
         .execute(app.ledger().pool())
         .await
         .unwrap();
-    let batch = delivery(vec![import_event(
-        "f-1",
-        "2026-01-01T00:00:00Z",
-        "a@x.io",
-        "SUCCESS",
-    )]);
+    let batch = one_event("f-1", "a@x.io", "SUCCESS");
     let resp = post(&app, Some(secret.expose_secret()), &batch).await;
     assert_eq!(resp.status(), 503);
-    assert!(app
-        .ledger()
-        .okta_confirmation("a@x.io")
-        .await
-        .unwrap()
-        .is_none());
-    let text = metrics(&app).await;
+    assert!(confirmation(&app, "a@x.io").await.is_none());
+    let text = app.metrics().await;
     assert!(
         text.contains("passbridge_dependency_errors_total{dependency=\"ledger\"}"),
         "{text}"

@@ -3,12 +3,11 @@
 //! shows both hooks), then sign-ins through the hook: the stand-in's
 //! late, duplicated `user.import.password` deliveries land in the ledger once.
 
-use std::io::Cursor;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use passbridge::cmd::hook::{
-    execute, ConfiguredSecrets, EventHookDefaults, HookCommand, HookContext, OrgArgs,
+    ConfiguredSecrets, EventHookDefaults, HookCommand, HookContext, OrgArgs,
 };
 use passbridge::db::DbKind;
 use passbridge::dev_okta::EventDelivery;
@@ -16,33 +15,8 @@ use passbridge::ledger::{ConfirmationSource, ConfirmationState};
 use passbridge::okta::{CreateUser, EventHookCreate};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::helpers::{random_secret, spawn_app_with, TestApp, TestDb};
+use crate::helpers::{hook_register, random_secret, run_hook, spawn_app_with, TestApp, TestDb};
 use crate::okta_standin::{client, profile, sign_in, standin};
-
-fn register(url: Option<String>, events: Option<String>) -> HookCommand {
-    HookCommand::Register {
-        url: url.map(|u| u.parse().unwrap()),
-        events: events.map(|u| u.parse().unwrap()),
-        name: "passbridge password import".into(),
-        replace: false,
-        rotate_secret: false,
-        auth_header: None,
-        headers: vec![],
-        auth: None,
-        client_id: None,
-        token_url: None,
-        scope: None,
-        hook_key_id: None,
-        org: OrgArgs::default(),
-    }
-}
-
-async fn run(ctx: &HookContext, cmd: HookCommand) -> (anyhow::Result<ExitCode>, String) {
-    let mut out = Vec::new();
-    let mut input = Cursor::new(Vec::new());
-    let result = execute(cmd, ctx, &mut out, &mut input, false).await;
-    (result, String::from_utf8(out).unwrap())
-}
 
 /// The service with an event secret and legacy users ann and bob (bcrypt).
 async fn service() -> (TestApp, SecretString) {
@@ -99,14 +73,14 @@ async fn register_events_then_sign_ins_confirm_users_once() {
     let events = format!("{}/hooks/okta-events", app.address);
 
     // Act: register both hooks in one run, then again (idempotent).
-    let (result, out) = run(&ctx, register(Some(inline), Some(events.clone()))).await;
+    let (result, out) = run_hook(&ctx, hook_register(Some(&inline), Some(&events), false)).await;
     assert_eq!(result.unwrap(), ExitCode::SUCCESS, "{out}");
     assert!(out.contains("Registered event hook who"), "{out}");
     assert!(
         !out.contains(secret.expose_secret()),
         "a configured secret is never printed"
     );
-    let (result, out) = run(&ctx, register(None, Some(events.clone()))).await;
+    let (result, out) = run_hook(&ctx, hook_register(None, Some(&events), false)).await;
     assert_eq!(result.unwrap(), ExitCode::SUCCESS, "{out}");
     assert!(out.contains("Updated the existing event hook"), "{out}");
 
@@ -122,7 +96,7 @@ async fn register_events_then_sign_ins_confirm_users_once() {
     );
     assert_eq!(hooks[0].events.items, ["user.import.password"]);
     assert_eq!(hooks[0].channel.config.uri, events);
-    let (result, listing) = run(
+    let (result, listing) = run_hook(
         &ctx,
         HookCommand::List {
             json: false,
@@ -135,7 +109,7 @@ async fn register_events_then_sign_ins_confirm_users_once() {
         listing.contains("cal") && listing.contains("(event hook)"),
         "{listing}"
     );
-    let (result, json) = run(
+    let (result, json) = run_hook(
         &ctx,
         HookCommand::List {
             json: true,
@@ -201,7 +175,7 @@ async fn a_generated_secret_is_printed_once_and_a_wrong_one_fails_verification()
     let events = format!("{}/hooks/okta-events", app.address);
     // No configured secret: created, not verified, the secret printed once.
     let ctx = context(&app, &stand, None);
-    let (result, out) = run(&ctx, register(None, Some(events.clone()))).await;
+    let (result, out) = run_hook(&ctx, hook_register(None, Some(&events), false)).await;
     assert_eq!(result.unwrap(), ExitCode::SUCCESS, "{out}");
     let exported = out
         .lines()
@@ -214,7 +188,7 @@ async fn a_generated_secret_is_printed_once_and_a_wrong_one_fails_verification()
     assert_eq!(stand.event_hooks()[0].verification_status, "UNVERIFIED");
     // Re-run with a secret serve does not have: Okta's verification fails.
     let ctx = context(&app, &stand, Some(SecretString::from(exported.to_owned())));
-    let (result, out) = run(&ctx, register(None, Some(events))).await;
+    let (result, out) = run_hook(&ctx, hook_register(None, Some(&events), false)).await;
     let err = format!("{:#}", result.unwrap_err());
     assert!(err.contains("could not verify"), "{err}");
     assert!(!out.contains(exported) && !err.contains(exported));
@@ -226,14 +200,18 @@ async fn an_existing_event_hook_is_not_given_a_new_secret() {
     let (app, secret) = service().await;
     let stand = standin(|_| {}).await;
     let events = format!("{}/hooks/okta-events", app.address);
-    let (result, out) = run(
+    let (result, out) = run_hook(
         &context(&app, &stand, Some(secret)),
-        register(None, Some(events.clone())),
+        hook_register(None, Some(&events), false),
     )
     .await;
     assert_eq!(result.unwrap(), ExitCode::SUCCESS, "{out}");
     // Without the secret serve uses, a re-run is refused and changes nothing.
-    let (result, out) = run(&context(&app, &stand, None), register(None, Some(events))).await;
+    let (result, out) = run_hook(
+        &context(&app, &stand, None),
+        hook_register(None, Some(&events), false),
+    )
+    .await;
     let err = format!("{:#}", result.unwrap_err());
     assert!(err.contains("PASSBRIDGE_EVENT_HOOK_SECRET"), "{err}");
     assert!(!out.contains("export "), "{out}");

@@ -3,10 +3,13 @@
 //! the real application on port 0, and captured logs.
 
 use std::io::Write;
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use passbridge::cmd::hook::{execute, HookCommand, HookContext, OrgArgs};
 use passbridge::config::Settings;
 use passbridge::db::{self, placeholders, DatabaseUrl, DbKind, PoolSettings};
+use passbridge::ledger::test_db::{server_var, ServerDb};
 use passbridge::ledger::Ledger;
 use passbridge::startup::Application;
 use passbridge::state::AppState;
@@ -69,86 +72,26 @@ pub struct TestDb {
     pub url: DatabaseUrl,
     /// Keeps a SQLite file (and every test's spool directory) alive.
     dir: tempfile::TempDir,
-    /// On a server: the admin URL and the database to drop when the test ends.
-    server: Option<(DatabaseUrl, String)>,
-}
-
-impl Drop for TestDb {
-    /// Drops a server database at the end of its test, so runs leave nothing
-    /// behind (`scripts/ensure-databases.sh` also sweeps leftovers of killed runs).
-    fn drop(&mut self) {
-        let Some((admin_url, name)) = self.server.take() else {
-            return;
-        };
-        let statement = match admin_url.kind() {
-            DbKind::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            _ => format!("DROP DATABASE IF EXISTS {name}"),
-        };
-        // Drop runs inside the test's runtime: use a thread with its own.
-        let dropper = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                let work = async {
-                    let pool = db::connect(&admin_url, PoolSettings::default())
-                        .await
-                        .ok()?;
-                    let _ = sqlx::query(&statement).execute(&pool).await;
-                    pool.close().await;
-                    Some(())
-                };
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(15), work).await;
-            });
-        });
-        let _ = dropper.join();
-    }
+    /// On a server: the database, dropped when the test ends.
+    _server: Option<ServerDb>,
 }
 
 impl TestDb {
     /// A fresh database of `kind`, or None (with a message) when its server is not configured.
     pub async fn create(kind: DbKind) -> Option<Self> {
-        match kind {
-            DbKind::Sqlite => {
-                let dir = tempfile::tempdir().ok()?;
-                let url = DatabaseUrl::sqlite_file(&dir.path().join("legacy.db"));
-                Some(Self {
-                    url,
-                    dir,
-                    server: None,
-                })
-            }
-            DbKind::Postgres => Self::create_on_server("PASSBRIDGE_TEST_PG_URL").await,
-            DbKind::MySql => Self::create_on_server("PASSBRIDGE_TEST_MYSQL_URL").await,
-        }
-    }
-
-    async fn create_on_server(var: &str) -> Option<Self> {
-        // Server tests are marked ignored at build time when their variable is
-        // unset (see build.rs), so reaching here without it means the variable
-        // was unset after the build: say so instead of passing silently.
-        let Ok(admin) = std::env::var(var) else {
-            panic!("{var} was set when the tests were built but is not set now; rebuild or set it");
+        let dir = tempfile::tempdir().ok()?;
+        let Some(var) = server_var(kind) else {
+            return Some(Self {
+                url: DatabaseUrl::sqlite_file(&dir.path().join("legacy.db")),
+                dir,
+                _server: None,
+            });
         };
-        let admin_url: DatabaseUrl = admin.parse().expect("test server URL");
-        let name = format!("pb_{}", uuid::Uuid::new_v4().simple());
-        let pool = db::connect(&admin_url, PoolSettings::default())
-            .await
-            .expect("connect to test server");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&pool)
-            .await
-            .expect("create test database");
-        pool.close().await;
-        let mut url = url::Url::parse(admin_url.expose()).expect("url");
-        url.set_path(&format!("/{name}"));
+        let server = ServerDb::create(var).await;
         Some(Self {
-            url: url.as_str().parse().expect("db url"),
-            dir: tempfile::tempdir().expect("spool dir"),
-            server: Some((admin_url, name)),
+            url: server.url.clone(),
+            dir,
+            _server: Some(server),
         })
     }
 
@@ -370,6 +313,18 @@ impl TestApp {
         verdict_of(&resp.json::<serde_json::Value>().await.expect("json"))
     }
 
+    /// The admin listener's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.admin_address))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// The ledger.
     pub fn ledger(&self) -> &Ledger {
         &self.state.ledger
@@ -431,4 +386,42 @@ macro_rules! on_every_db {
             }
         )*
     };
+}
+
+/// `passbridge hook register` with the defaults: `url` the inline hook's
+/// address, `events` the event hook's, `replace` its `--replace`.
+pub fn hook_register(url: Option<&str>, events: Option<&str>, replace: bool) -> HookCommand {
+    HookCommand::Register {
+        url: url.map(|u| u.parse().expect("hook url")),
+        events: events.map(|u| u.parse().expect("event hook url")),
+        name: "passbridge password import".into(),
+        replace,
+        rotate_secret: false,
+        auth_header: None,
+        headers: vec![],
+        auth: None,
+        client_id: None,
+        token_url: None,
+        scope: None,
+        hook_key_id: None,
+        org: OrgArgs::default(),
+    }
+}
+
+/// Runs one `passbridge hook` command (not on a terminal) with `stdin`,
+/// returning its exit code (or error) and output.
+pub async fn run_hook_with_input(
+    ctx: &HookContext,
+    cmd: HookCommand,
+    stdin: &str,
+) -> (anyhow::Result<ExitCode>, String) {
+    let mut out = Vec::new();
+    let mut input = std::io::Cursor::new(stdin.as_bytes().to_vec());
+    let result = execute(cmd, ctx, &mut out, &mut input, false).await;
+    (result, String::from_utf8(out).expect("utf-8 output"))
+}
+
+/// [`run_hook_with_input`] with nothing on stdin.
+pub async fn run_hook(ctx: &HookContext, cmd: HookCommand) -> (anyhow::Result<ExitCode>, String) {
+    run_hook_with_input(ctx, cmd, "").await
 }

@@ -332,15 +332,7 @@ async fn legacy_database_down_answers_unverified_and_goes_unready() {
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["legacy"], "down");
     assert_eq!(body["ledger"], "up");
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.admin_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"passbridge_dependency_errors_total{dependency="legacy"} 1"#),
         "{metrics}"
@@ -374,15 +366,7 @@ async fn health_ready_and_metrics_answer() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.admin_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics
             .contains(r#"passbridge_hook_answers_total{verdict="VERIFIED",reason="verified"} 1"#),

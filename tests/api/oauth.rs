@@ -342,10 +342,11 @@ impl SecretValue for TestApp {
 /// sign-in still works (the new kid is fetched).
 #[tokio::test]
 async fn a_sign_in_through_the_stand_in_in_oauth_mode() {
-    use passbridge::cmd::hook::{execute, HookCommand, HookContext, OAuthDefaults, OrgArgs};
+    use passbridge::cmd::hook::{HookContext, OAuthDefaults};
     use passbridge::okta::{CreateUser, PASSWORD_IMPORT_HOOK_TYPE};
     use secrecy::SecretString;
 
+    use crate::helpers::{hook_register, run_hook};
     use crate::okta_standin::{client, profile, sign_in, standin};
 
     let stand = standin(|_| {}).await;
@@ -382,27 +383,8 @@ async fn a_sign_in_through_the_stand_in_in_oauth_mode() {
         events: Default::default(),
     };
     let url = format!("{}/hooks/password-import", app.address);
-    let cmd = HookCommand::Register {
-        url: Some(url.parse().unwrap()),
-        events: None,
-        name: "passbridge password import".into(),
-        replace: false,
-        rotate_secret: false,
-        auth_header: None,
-        headers: vec![],
-        auth: None,
-        client_id: None,
-        token_url: None,
-        scope: None,
-        hook_key_id: None,
-        org: OrgArgs::default(),
-    };
-    let mut out = Vec::new();
-    let mut input = std::io::Cursor::new(Vec::new());
-    execute(cmd, &ctx, &mut out, &mut input, false)
-        .await
-        .unwrap();
-    let out = String::from_utf8(out).unwrap();
+    let (result, out) = run_hook(&ctx, hook_register(Some(&url), None, false)).await;
+    result.unwrap();
     assert!(out.contains("OAuth 2.0 channel"), "{out}");
     assert!(!out.contains(client_secret), "{out}");
     let hooks = stand.hooks();

@@ -10,38 +10,8 @@ use passbridge::cmd::hook::{execute, ConfiguredSecrets, HookCommand, HookContext
 use passbridge::db::DbKind;
 use secrecy::ExposeSecret;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{hook_register, run_hook_with_input, spawn_app};
 use crate::okta_standin::{client, standin, HookMode, TestHook, TOKEN};
-
-/// Runs one hook command, returning its exit code (or error) and output.
-async fn hook(
-    ctx: &HookContext,
-    cmd: HookCommand,
-    stdin: &str,
-) -> (anyhow::Result<ExitCode>, String) {
-    let mut out = Vec::new();
-    let mut input = Cursor::new(stdin.as_bytes().to_vec());
-    let result = execute(cmd, ctx, &mut out, &mut input, false).await;
-    (result, String::from_utf8(out).unwrap())
-}
-
-fn register(url: &str, replace: bool) -> HookCommand {
-    HookCommand::Register {
-        url: Some(url.parse().unwrap()),
-        events: None,
-        name: "passbridge password import".into(),
-        replace,
-        rotate_secret: false,
-        auth_header: None,
-        headers: vec![],
-        auth: None,
-        client_id: None,
-        token_url: None,
-        scope: None,
-        hook_key_id: None,
-        org: OrgArgs::default(),
-    }
-}
 
 /// The value of the `export PASSBRIDGE_HOOK_SECRET=…` line the admin is told to run.
 fn exported_secret(out: &str) -> String {
@@ -83,7 +53,7 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
     let url = format!("{}/hooks/password-import", app.address);
 
     // register: uses PASSBRIDGE_HOOK_SECRET and never prints it.
-    let (result, out) = hook(&ctx, register(&url, false), "").await;
+    let (result, out) = run_hook_with_input(&ctx, hook_register(Some(&url), None, false), "").await;
     assert_eq!(result.unwrap(), ExitCode::SUCCESS, "{out}");
     assert!(out.contains("Registered password-import hook cal"), "{out}");
     assert!(!out.contains(app.secret.expose_secret()), "{out}");
@@ -93,7 +63,7 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
     let id = hooks[0].id.clone();
 
     // One password-import hook per org.
-    let (result, _) = hook(&ctx, register(&url, false), "").await;
+    let (result, _) = run_hook_with_input(&ctx, hook_register(Some(&url), None, false), "").await;
     let err = format!("{:#}", result.unwrap_err());
     assert!(
         err.contains("already has a password-import hook") && err.contains(&id),
@@ -102,7 +72,7 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
     assert_eq!(stand.hooks().len(), 1);
 
     // list
-    let (result, listing) = hook(
+    let (result, listing) = run_hook_with_input(
         &ctx,
         HookCommand::List {
             json: false,
@@ -123,7 +93,7 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
         id: id.clone(),
         org: OrgArgs::default(),
     };
-    let (result, out) = hook(&ctx, test(), "ann@example.com\nlegacy-pass\n").await;
+    let (result, out) = run_hook_with_input(&ctx, test(), "ann@example.com\nlegacy-pass\n").await;
     assert_eq!(result.unwrap(), ExitCode::SUCCESS, "{out}");
     assert!(
         out.contains("Verdict for ann@example.com: VERIFIED"),
@@ -131,14 +101,14 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
     );
     assert!(out.contains("round trip"), "{out}");
     assert!(!out.contains("legacy-pass"), "the password is never echoed");
-    let (result, out) = hook(&ctx, test(), "ann@example.com\nwrong-pass\n").await;
+    let (result, out) = run_hook_with_input(&ctx, test(), "ann@example.com\nwrong-pass\n").await;
     assert_eq!(result.unwrap(), ExitCode::from(1), "{out}");
     assert!(out.contains("UNVERIFIED"), "{out}");
-    let (result, _) = hook(&ctx, test(), "ann@example.com\n").await;
+    let (result, _) = run_hook_with_input(&ctx, test(), "ann@example.com\n").await;
     assert!(result.is_err(), "a missing password line is an error");
 
     // deactivate: execution is refused; activate again.
-    let (result, out) = hook(
+    let (result, out) = run_hook_with_input(
         &ctx,
         HookCommand::Deactivate {
             id: id.clone(),
@@ -149,9 +119,9 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
     .await;
     assert_eq!(result.unwrap(), ExitCode::SUCCESS);
     assert!(out.contains("INACTIVE"), "{out}");
-    let (result, _) = hook(&ctx, test(), "ann@example.com\nlegacy-pass\n").await;
+    let (result, _) = run_hook_with_input(&ctx, test(), "ann@example.com\nlegacy-pass\n").await;
     assert!(result.is_err());
-    let (result, out) = hook(
+    let (result, out) = run_hook_with_input(
         &ctx,
         HookCommand::Activate {
             id: id.clone(),
@@ -165,14 +135,15 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
 
     // register --replace updates the same hook in place.
     let moved = format!("{}/hooks/password-import?v=2", app.address);
-    let (result, out) = hook(&ctx, register(&moved, true), "").await;
+    let (result, out) =
+        run_hook_with_input(&ctx, hook_register(Some(&moved), None, true), "").await;
     assert_eq!(result.unwrap(), ExitCode::SUCCESS, "{out}");
     let hooks = stand.hooks();
     assert_eq!((hooks.len(), hooks[0].id.as_str()), (1, id.as_str()));
     assert_eq!(hooks[0].channel.config.uri, moved);
 
     // delete deactivates first (Okta deletes only INACTIVE hooks).
-    let (result, out) = hook(
+    let (result, out) = run_hook_with_input(
         &ctx,
         HookCommand::Delete {
             id: id.clone(),
@@ -188,7 +159,7 @@ async fn hook_lifecycle_against_the_stand_in_and_the_hook_service() {
         "{out}"
     );
     assert!(stand.hooks().is_empty());
-    let (_, listing) = hook(
+    let (_, listing) = run_hook_with_input(
         &ctx,
         HookCommand::List {
             json: false,
@@ -214,11 +185,12 @@ async fn a_generated_secret_is_printed_once_and_is_what_okta_sends() {
         events: Default::default(),
     };
     // Act
-    let (result, out) = hook(&ctx, register(&target.url, false), "").await;
+    let (result, out) =
+        run_hook_with_input(&ctx, hook_register(Some(&target.url), None, false), "").await;
     assert_eq!(result.unwrap(), ExitCode::SUCCESS, "{out}");
     let secret = exported_secret(&out);
     let id = stand.hooks()[0].id.clone();
-    let (result, _) = hook(
+    let (result, _) = run_hook_with_input(
         &ctx,
         HookCommand::Test {
             id,
@@ -346,7 +318,7 @@ async fn secret_okta_sends(stand: &passbridge::dev_okta::StandIn, target: &TestH
         events: Default::default(),
     };
     let id = stand.hooks()[0].id.clone();
-    let (result, out) = hook(
+    let (result, out) = run_hook_with_input(
         &ctx,
         HookCommand::Test {
             id,
@@ -557,7 +529,8 @@ async fn hook_delete_on_a_terminal_deletes_only_after_yes() {
         oauth: Default::default(),
         events: Default::default(),
     };
-    let (result, _) = hook(&ctx, register(&target.url, false), "").await;
+    let (result, _) =
+        run_hook_with_input(&ctx, hook_register(Some(&target.url), None, false), "").await;
     result.unwrap();
     let id = stand.hooks()[0].id.clone();
     let delete = || HookCommand::Delete {

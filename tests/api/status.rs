@@ -109,51 +109,15 @@ pub async fn seed_migration(ledger: &Ledger) {
             .unwrap();
     }
     // The hook sees the login as typed; the import keeps it lower-cased.
-    hook_call(
-        ledger,
-        "H5@x.io",
-        "VERIFIED",
-        "verified",
-        Origin::Okta,
-        days_ago(1),
-    )
-    .await;
-    hook_call(
-        ledger,
-        "h6@x.io",
-        "VERIFIED",
-        "verified",
-        Origin::Okta,
-        days_ago(2),
-    )
-    .await;
-    hook_call(
-        ledger,
-        "h6@x.io",
-        "VERIFIED",
-        "verified",
-        Origin::Okta,
-        days_ago(1),
-    )
-    .await;
-    hook_call(
-        ledger,
-        "h4@x.io",
-        "VERIFIED",
-        "verified",
-        Origin::Test,
-        days_ago(0),
-    )
-    .await;
-    hook_call(
-        ledger,
-        "h3@x.io",
-        "UNVERIFIED",
-        "wrong_password",
-        Origin::Okta,
-        days_ago(0),
-    )
-    .await;
+    for (login, verdict, reason, origin, days) in [
+        ("H5@x.io", "VERIFIED", "verified", Origin::Okta, 1),
+        ("h6@x.io", "VERIFIED", "verified", Origin::Okta, 2),
+        ("h6@x.io", "VERIFIED", "verified", Origin::Okta, 1),
+        ("h4@x.io", "VERIFIED", "verified", Origin::Test, 0),
+        ("h3@x.io", "UNVERIFIED", "wrong_password", Origin::Okta, 0),
+    ] {
+        hook_call(ledger, login, verdict, reason, origin, days_ago(days)).await;
+    }
     let confirm = ledger.sql(
         "INSERT INTO okta_confirmations (login, okta_id, state, source, failures, confirmed_at, updated_at) \
          VALUES (?, ?, ?, 'event', ?, ?, ?)",
@@ -359,10 +323,40 @@ crate::on_every_db! {
     import_run_reports => import_run_reports_update_one_row;
 }
 
-fn passbridge() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("passbridge").unwrap();
-    cmd.env_remove("PASSBRIDGE_LEDGER_URL");
-    cmd
+/// Runs `passbridge <args>` (without a ledger URL from the environment)
+/// off the runtime.
+async fn passbridge_output(args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::cargo_bin("passbridge")
+            .unwrap()
+            .env_remove("PASSBRIDGE_LEDGER_URL")
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// `passbridge status <extra> --ledger-url …` on a freshly seeded SQLite
+/// ledger, which must succeed: the database (kept alive), the ledger and
+/// what the command printed.
+async fn status_of_a_seeded_ledger(extra: &[&str]) -> (TestDb, Ledger, Vec<u8>) {
+    let db = TestDb::create(DbKind::Sqlite).await.unwrap();
+    let ledger = Ledger::connect(&db.url).await.unwrap();
+    seed_migration(&ledger).await;
+    let url = db.url.expose().to_owned();
+    let mut args = vec!["status"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--ledger-url", &url]);
+    let out = passbridge_output(&args).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (db, ledger, out.stdout)
 }
 
 /// Every top-level key of the documented `status --json` schema.
@@ -382,27 +376,10 @@ pub const SCHEMA_KEYS: [&str; 11] = [
 
 #[tokio::test]
 async fn status_json_is_the_documented_schema_with_the_ledgers_figures() {
-    // Arrange
-    let db = TestDb::create(DbKind::Sqlite).await.unwrap();
-    let ledger = Ledger::connect(&db.url).await.unwrap();
-    seed_migration(&ledger).await;
-    let url = db.url.expose().to_owned();
-    // Act
-    let out = tokio::task::spawn_blocking(move || {
-        passbridge()
-            .args(["status", "--json", "--ledger-url", &url])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    // Arrange, Act
+    let (_db, ledger, stdout) = status_of_a_seeded_ledger(&["--json"]).await;
     // Assert
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
     let keys: Vec<&str> = doc
         .as_object()
         .unwrap()
@@ -441,24 +418,8 @@ async fn status_json_is_the_documented_schema_with_the_ledgers_figures() {
 
 #[tokio::test]
 async fn status_prints_an_aligned_report() {
-    let db = TestDb::create(DbKind::Sqlite).await.unwrap();
-    let ledger = Ledger::connect(&db.url).await.unwrap();
-    seed_migration(&ledger).await;
-    let url = db.url.expose().to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        passbridge()
-            .args(["status", "--ledger-url", &url])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (_db, _ledger, stdout) = status_of_a_seeded_ledger(&[]).await;
+    let text = String::from_utf8(stdout).unwrap();
     for line in [
         "  legacy users seen  10",
         "  imported via hook  6",
@@ -483,18 +444,12 @@ async fn status_prints_an_aligned_report() {
 
 #[tokio::test]
 async fn status_without_a_reachable_ledger_fails_naming_it() {
-    let out = tokio::task::spawn_blocking(|| {
-        passbridge()
-            .args([
-                "status",
-                "--ledger-url",
-                "postgres://nobody@127.0.0.1:1/none",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = passbridge_output(&[
+        "status",
+        "--ledger-url",
+        "postgres://nobody@127.0.0.1:1/none",
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
