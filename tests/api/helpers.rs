@@ -101,7 +101,7 @@ impl TestDb {
         Self {
             url: self.url.clone(),
             dir: tempfile::tempdir().expect("replica scratch dir"),
-            server: None,
+            _server: None,
         }
     }
 
