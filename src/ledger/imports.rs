@@ -304,17 +304,7 @@ impl Ledger {
     /// # Errors
     /// The query failed.
     pub async fn import_counts(&self) -> Result<HashMap<ImportState, i64>, LedgerError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM import_users GROUP BY state")
-            .fetch_all(self.pool())
-            .await?;
-        let mut out = HashMap::new();
-        for row in rows {
-            let state: String = row.try_get("state")?;
-            if let Ok(state) = state.parse() {
-                out.insert(state, row.try_get::<i64, _>("n")?);
-            }
-        }
-        Ok(out)
+        self.state_counts("import_users").await
     }
 }
 

@@ -260,6 +260,30 @@ impl Ledger {
         self.kind
     }
 
+    /// Rows per `state` in `table` (one of the ledger's own tables, never
+    /// caller input); states this build does not know are left out.
+    ///
+    /// # Errors
+    /// The query failed.
+    pub(crate) async fn state_counts<S>(
+        &self,
+        table: &'static str,
+    ) -> Result<std::collections::HashMap<S, i64>, LedgerError>
+    where
+        S: std::str::FromStr + std::hash::Hash + Eq,
+    {
+        let sql = format!("SELECT state, COUNT(*) AS n FROM {table} GROUP BY state");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            let state: String = row.try_get("state")?;
+            if let Ok(state) = state.parse() {
+                out.insert(state, row.try_get::<i64, _>("n")?);
+            }
+        }
+        Ok(out)
+    }
+
     /// `sql` with `?` rewritten for this engine.
     pub fn sql(&self, sql: &str) -> String {
         placeholders(self.kind, sql)

@@ -391,17 +391,7 @@ impl Ledger {
     /// # Errors
     /// The query failed.
     pub async fn reset_counts(&self) -> Result<HashMap<ResetState, i64>, LedgerError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM straggler_resets GROUP BY state")
-            .fetch_all(self.pool())
-            .await?;
-        let mut out = HashMap::new();
-        for row in rows {
-            let state: String = row.try_get("state")?;
-            if let Ok(state) = state.parse() {
-                out.insert(state, row.try_get::<i64, _>("n")?);
-            }
-        }
-        Ok(out)
+        self.state_counts("straggler_resets").await
     }
 }
 
