@@ -190,6 +190,29 @@ impl Default for PoolSettings {
 
 static DRIVERS: Once = Once::new();
 
+/// A connection idle at least this long is pinged before it is handed out;
+/// one in steady use is not. Pinging on every acquire (sqlx's default) is a
+/// round trip per query, on SQLite a hop to its worker thread and back; a
+/// connection that broke while busy fails its query, which every caller
+/// already answers (UNVERIFIED `legacy_unavailable`, a spooled row), and sqlx
+/// then replaces it.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
+fn pool_options(pool: PoolSettings) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(pool.max_connections)
+        .acquire_timeout(pool.acquire_timeout)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < PING_WHEN_IDLE_FOR {
+                    return Ok(true);
+                }
+                sqlx::Connection::ping(conn).await.map(|()| true)
+            })
+        })
+}
+
 /// Opens a pool. Connects lazily: a database that is down at start-up does
 /// not stop the service, it makes `/readyz` fail and lookups answer UNVERIFIED.
 ///
@@ -197,9 +220,7 @@ static DRIVERS: Once = Once::new();
 /// Only a URL the driver cannot parse.
 pub fn connect_lazy(url: &DatabaseUrl, pool: PoolSettings) -> Result<AnyPool, DbError> {
     DRIVERS.call_once(sqlx::any::install_default_drivers);
-    AnyPoolOptions::new()
-        .max_connections(pool.max_connections)
-        .acquire_timeout(pool.acquire_timeout)
+    pool_options(pool)
         .connect_lazy(url.expose())
         .map_err(|source| DbError::Sqlx {
             url: url.redacted(),
@@ -231,9 +252,7 @@ pub async fn connect_with_sqlite_pragmas(
 ) -> Result<AnyPool, DbError> {
     DRIVERS.call_once(sqlx::any::install_default_drivers);
     let is_sqlite = url.kind() == DbKind::Sqlite;
-    AnyPoolOptions::new()
-        .max_connections(pool.max_connections)
-        .acquire_timeout(pool.acquire_timeout)
+    pool_options(pool)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if is_sqlite {
